@@ -1,0 +1,17 @@
+"""User-facing errors: one line that names the file or the field, never a traceback."""
+
+
+class VeraRetouchError(Exception):
+    """Base class: the CLI prints ``str(error)`` on one line and exits non-zero."""
+
+
+class ImageReadError(VeraRetouchError):
+    """A file could not be decoded as an image (corrupt, truncated, not an image, too large)."""
+
+
+class ImageWriteError(VeraRetouchError):
+    """An output could not be written (exists, unsupported format, disk error)."""
+
+
+class PlanError(VeraRetouchError):
+    """A plan or parameter file is malformed, names unknown sliders or holds out-of-range values."""

@@ -1,0 +1,1 @@
+"""File I/O: images with their metadata, and atomic writes."""
