@@ -156,3 +156,14 @@ def param_index(name: str) -> int:
     close = get_close_matches(name, SCALAR_INDEX, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise PlanError(f"unknown slider {name!r}.{hint} Valid names: {', '.join(SCALAR_INDEX)}")
+
+
+def control(params: torch.Tensor, name: str) -> torch.Tensor:
+    """One scalar control of a ``(B, P)`` batch as ``(B, 1, 1, 1)``, ready to broadcast over images."""
+    return params[:, param_index(name)].reshape(-1, 1, 1, 1)
+
+
+def curve_samples(params: torch.Tensor, name: str) -> torch.Tensor:
+    """The ``(B, CURVE_SAMPLES)`` samples of one point curve of a ``(B, P)`` batch."""
+    start = CURVES_SLICE.start + CURVE_CHANNELS.index(name) * CURVE_SAMPLES
+    return params[:, start:start + CURVE_SAMPLES]
