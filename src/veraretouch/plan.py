@@ -109,6 +109,8 @@ class Plan:
         checked: dict[str, float] = {}
         for key, value in self.values.items():
             param_index(key)
+            if isinstance(value, bool):
+                raise PlanError(f"{key}: expected a number, got {value!r}")
             try:
                 number = float(value)
             except (TypeError, ValueError):
