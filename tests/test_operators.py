@@ -79,6 +79,13 @@ def test_default_parameters_are_the_identity_in_float32():
     assert (out - image).abs().max() < 1e-5
 
 
+def test_every_stage_is_the_identity_at_defaults_even_when_computed():
+    """With gradients wanted no stage is skipped, so this checks each stage's own identity."""
+    image = photo_like(2).float()
+    params = default_params(2).requires_grad_(True)
+    assert (render(image, params) - image).abs().max() < 1e-5
+
+
 def test_default_parameters_are_the_identity_on_every_8bit_grey_and_primary():
     levels = torch.arange(256, dtype=torch.float32) / 255
     image = torch.stack(torch.meshgrid(levels, levels[::17], levels[::15], indexing="ij")).reshape(1, 3, 256, -1)

@@ -12,14 +12,15 @@ Order (Lightroom's panel order, in the space where each step is natural):
 
 Every step depends on the pixel's own colour only, so any plan is exactly a 3D LUT. Arithmetic
 runs in float64 by default: float32 OKLab round trips err by up to 2e-5 in the deep shadows, and
-identity at default sliders is promised to 1e-5.
+identity at default sliders is promised to 1e-5. Stages whose controls are all at their defaults
+are skipped unless gradients are wanted (they are identities, so the result is unchanged).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..parameters import N_PARAMS, default_params
+from ..parameters import CURVES_SLICE, GRADING, HSL_BANDS, N_PARAMS, SLIDERS, default_params, param_index
 from .colorspace import linear_rgb_to_oklab, linear_rgb_to_srgb, oklab_to_linear_rgb, srgb_to_linear_rgb
 from .color import color_grade_oklab, hsl_oklab, monochrome_oklab, saturation_oklab
 from .tone import exposure, point_curves, tone_oklab, white_balance
@@ -34,6 +35,27 @@ def _check(image: torch.Tensor, params: torch.Tensor) -> None:
         raise ValueError(f"parameter batch {params.shape[0]} does not match image batch {image.shape[0]}")
 
 
+_STAGE_CONTROLS = {
+    "tone": [spec.name for spec in SLIDERS[1:10]],
+    "hsl": [f"{kind}Adjustment{band}" for kind in ("Hue", "Saturation", "Luminance") for band in HSL_BANDS],
+    "saturation": ["Vibrance", "Saturation"],
+    "monochrome": ["Monochrome"],
+    "grading": [spec.name for spec in GRADING if spec.name.endswith(("Sat", "Lum"))],
+}
+_STAGE_INDEX = {stage: [param_index(name) for name in names] for stage, names in _STAGE_CONTROLS.items()}
+_STAGE_INDEX["curves"] = list(range(CURVES_SLICE.start, CURVES_SLICE.stop))
+_DEFAULTS = default_params()
+
+
+def _active(params: torch.Tensor, stage: str) -> bool:
+    """Whether a stage can change any colour; stages at their defaults are identities and are skipped
+    when no gradient is wanted (they are always computed when one is, since they have gradients)."""
+    if torch.is_grad_enabled() and params.requires_grad:
+        return True
+    index = _STAGE_INDEX[stage]
+    return bool((params[:, index] != _DEFAULTS[index].to(params.dtype)).any())
+
+
 def render(image: torch.Tensor, params: torch.Tensor, compute_dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Render ``(B, 3, H, W)`` sRGB images in [0, 1] with ``(B, P)`` (or ``(1, P)``) plan parameters.
 
@@ -44,11 +66,20 @@ def render(image: torch.Tensor, params: torch.Tensor, compute_dtype: torch.dtype
     x = image.to(compute_dtype)
     p = params.to(compute_dtype)
     linear = exposure(white_balance(srgb_to_linear_rgb(x), p), p).clamp(0.0, 1.0)
-    lab = tone_oklab(linear_rgb_to_oklab(linear), p)
-    display = point_curves(linear_rgb_to_srgb(oklab_to_linear_rgb(lab).clamp(0.0, 1.0)), p)
-    lab = linear_rgb_to_oklab(srgb_to_linear_rgb(display))
-    lab = color_grade_oklab(monochrome_oklab(saturation_oklab(hsl_oklab(lab, p), p), p), p)
+    lab = linear_rgb_to_oklab(linear)
+    if _active(params, "tone"):
+        lab = tone_oklab(lab, p)
+    if _active(params, "curves"):
+        display = point_curves(linear_rgb_to_srgb(oklab_to_linear_rgb(lab).clamp(0.0, 1.0)), p)
+        lab = linear_rgb_to_oklab(srgb_to_linear_rgb(display))
+    for stage, operator in _COLOR_STAGES:
+        if _active(params, stage):
+            lab = operator(lab, p)
     return linear_rgb_to_srgb(oklab_to_linear_rgb(lab).clamp(0.0, 1.0)).to(image.dtype)
+
+
+_COLOR_STAGES = (("hsl", hsl_oklab), ("saturation", saturation_oklab), ("monochrome", monochrome_oklab),
+                 ("grading", color_grade_oklab))
 
 
 def render_chunked(image: torch.Tensor, params: torch.Tensor, rows: int = 64) -> torch.Tensor:
