@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
 from veraretouch.errors import ImageReadError, ImageWriteError
-from veraretouch.io import images
+from veraretouch.io import arrays, decode, encode, shaper
 from veraretouch.io.images import DEFAULT_MAX_PIXELS, Photo, output_suffix, read_photo, write_photo
 
 SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"
@@ -164,8 +164,8 @@ def layout_photo(layout: str, dtype, height=13, width=17, seed=0) -> Photo:
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_lossless_round_trip_is_bit_exact(tmp_path, monkeypatch, layout, dtype, fmt):
-    monkeypatch.setattr(images, "_BAND_BYTES", 200)  # many PNG bands and TIFF strips, even here
-    monkeypatch.setattr(images, "_TIFF_STRIP_BYTES", 300)
+    monkeypatch.setattr(encode, "_BAND_BYTES", 200)  # many PNG bands and TIFF strips, even here
+    monkeypatch.setattr(encode, "_TIFF_STRIP_BYTES", 300)
     original = layout_photo(layout, dtype)
     path = write_photo(original, tmp_path / f"out{output_suffix(original, fmt)}", format=fmt)
     back = read_photo(path)
@@ -182,7 +182,7 @@ def test_lossless_round_trip_is_bit_exact(tmp_path, monkeypatch, layout, dtype, 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_written_files_decode_identically_in_other_libraries(tmp_path, layout, dtype):
     original = layout_photo(layout, dtype, seed=3)
-    samples = images._samples(original.pixels, original.alpha)
+    samples = arrays.join_samples(original.pixels, original.alpha)
     tiff = write_photo(original, tmp_path / "out.tif", format="tiff")
     np.testing.assert_array_equal(tifffile.imread(tiff).reshape(samples.shape), samples)
     png = write_photo(original, tmp_path / "out.png")
@@ -210,7 +210,7 @@ def test_png_encoder_matches_pillow_decoder_for_any_8bit_layout(tmp_path, sample
     if samples.dtype == np.uint8:
         np.testing.assert_array_equal(np.asarray(Image.open(path)).reshape(samples.shape), samples)
     back = read_photo(path)
-    np.testing.assert_array_equal(images._samples(back.pixels, back.alpha), samples)
+    np.testing.assert_array_equal(arrays.join_samples(back.pixels, back.alpha), samples)
 
 
 @pytest.mark.parametrize("layout", ["rgb", "rgba", "grey"])
@@ -228,7 +228,7 @@ def test_reads_16bit_files_from_other_encoders_bit_exact(tmp_path, layout):
     (tmp_path / "lzw.tif").write_bytes(lzw.tobytes())  # LZW: tifffile needs imagecodecs, libtiff fallback
     for name in ["cv.png", "contig.tif", "planar.tif", "lzw.tif"]:
         back = read_photo(tmp_path / name)
-        np.testing.assert_array_equal(images._samples(back.pixels, back.alpha), samples, err_msg=name)
+        np.testing.assert_array_equal(arrays.join_samples(back.pixels, back.alpha), samples, err_msg=name)
 
 
 def test_pillow_written_8bit_files_read_exactly(tmp_path):
@@ -238,7 +238,7 @@ def test_pillow_written_8bit_files_read_exactly(tmp_path):
             path = tmp_path / f"{mode}{suffix}"
             Image.fromarray(samples, mode).save(path)
             back = read_photo(path)
-            np.testing.assert_array_equal(images._samples(back.pixels, back.alpha).reshape(samples.shape), samples)
+            np.testing.assert_array_equal(arrays.join_samples(back.pixels, back.alpha).reshape(samples.shape), samples)
 
 
 def test_jpeg_write_matches_bare_pillow_with_444_at_high_quality(tmp_path):
@@ -259,7 +259,7 @@ def test_jpeg_write_matches_bare_pillow_with_444_at_high_quality(tmp_path):
 def test_16bit_to_jpeg_rounds_to_nearest_8bit_level(tmp_path):
     every_level = np.arange(65536, dtype=np.uint16)
     expected = np.round(every_level.astype(np.float64) * 255 / 65535).astype(np.uint8)
-    np.testing.assert_array_equal(images._to_8bit(every_level), expected)
+    np.testing.assert_array_equal(arrays.to_8bit(every_level), expected)
     flat = np.full((16, 16, 3), 257 * 100 + 129, np.uint16)  # 100.50... -> 101, truncation gives 100
     out = write_photo(photo(flat, fmt="PNG"), tmp_path / "flat.jpg", format="jpeg", quality=100)
     assert np.abs(np.asarray(Image.open(out)).astype(int) - 101).max() <= 1
@@ -311,7 +311,7 @@ def test_orientation_applied_to_16bit_and_alpha(tmp_path, orientation):
     expected = np.stack([np.asarray(p if transpose is None else p.transpose(transpose)) for p in planes], axis=-1)
     for name in ["o.tif", "o.png"]:
         loaded = read_photo(tmp_path / name)
-        np.testing.assert_array_equal(images._samples(loaded.pixels, loaded.alpha), expected, err_msg=name)
+        np.testing.assert_array_equal(arrays.join_samples(loaded.pixels, loaded.alpha), expected, err_msg=name)
         rewritten = read_photo(write_photo(loaded, tmp_path / f"re-{name}"))
         np.testing.assert_array_equal(rewritten.pixels, loaded.pixels)  # not rotated a second time
 
@@ -396,11 +396,12 @@ def test_wide_gamut_8bit_converted_to_srgb_and_back(tmp_path, icc, fmt):
 @pytest.mark.parametrize("icc", wide_gamut_profiles())
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_wide_gamut_16bit_matrix_conversion_agrees_with_littlecms(tmp_path, monkeypatch, icc, fmt):
-    monkeypatch.setattr(images, "_BAND_BYTES", 1000)  # convert in several bands
+    monkeypatch.setattr(shaper, "_BAND_BYTES", 1000)  # convert in several bands
+    monkeypatch.setattr(encode, "_BAND_BYTES", 1000)
     srgb = smooth_rgb(24, 32, seed=2)
     in_profile16 = encoded_in_profile(srgb, icc).astype(np.uint16) * 257
     source = tmp_path / f"in.{fmt}"
-    images._ENCODERS[fmt.upper()](source, in_profile16, None, icc, None, 95)  # levels as they are + profile
+    encode.ENCODERS[fmt.upper()](source, in_profile16, None, icc, None, 95)  # levels as they are + profile
     loaded = read_photo(source)
     reference = lcms_convert((in_profile16 // 257).astype(np.uint8), icc, srgb_icc())
     assert np.abs(loaded.pixels / 257.0 - reference).max() <= 1.0
@@ -430,7 +431,7 @@ def test_grey_profile_converted_both_ways(tmp_path):
     out = write_photo(loaded, tmp_path / "out.png")
     assert np.abs(np.asarray(Image.open(out)).astype(int) - levels).max() <= 2
     grey16 = levels.astype(np.uint16)[..., None] * 257
-    images._ENCODERS["TIFF"](tmp_path / "grey16.tif", grey16, None, grey_icc, None, 95)
+    encode.ENCODERS["TIFF"](tmp_path / "grey16.tif", grey16, None, grey_icc, None, 95)
     loaded16 = read_photo(tmp_path / "grey16.tif")
     exact = srgb_encode((grey16[..., 0] / 65535.0) ** gamma) * 65535
     assert np.abs(loaded16.pixels[..., 0] - exact).max() <= 2  # LittleCMS 8-bit is ~1.5 levels off near black
@@ -452,7 +453,7 @@ def test_colourful_edit_of_grey_profiled_image_is_written_as_untagged_srgb(tmp_p
 
 def test_16bit_lut_profile_is_refused_but_8bit_works(tmp_path):
     lut_icc = icc_profile(ADOBE_RGB_COLORANTS, 2.2, extra_tags=(lut_a2b0(ADOBE_RGB_COLORANTS),))
-    images._ENCODERS["PNG"](tmp_path / "lut16.png", random_levels((4, 4, 3), np.uint16), None, lut_icc, None, 95)
+    encode.ENCODERS["PNG"](tmp_path / "lut16.png", random_levels((4, 4, 3), np.uint16), None, lut_icc, None, 95)
     with pytest.raises(ImageReadError, match=r"lut16\.png: 16-bit .*LUT-based ICC profile"):
         read_photo(tmp_path / "lut16.png")
     Image.fromarray(random_levels((4, 4, 3))).save(tmp_path / "lut8.png", icc_profile=lut_icc)
@@ -594,9 +595,9 @@ def test_pillow_bomb_guard_becomes_our_error(tmp_path, monkeypatch, recwarn):
 
 def test_default_pixel_limit_is_honoured_by_pillow():
     assert DEFAULT_MAX_PIXELS == 150_000_000
-    images._check_pixel_count(Path("x"), 15_000, 10_000, DEFAULT_MAX_PIXELS)
+    decode.check_pixel_count(Path("x"), 15_000, 10_000, DEFAULT_MAX_PIXELS)
     with pytest.raises(ImageReadError, match="--max-pixels"):
-        images._check_pixel_count(Path("x"), 15_001, 10_000, DEFAULT_MAX_PIXELS)
+        decode.check_pixel_count(Path("x"), 15_001, 10_000, DEFAULT_MAX_PIXELS)
 
 
 # ---------------------------------------------------------------------------------------- writing
@@ -653,7 +654,7 @@ class FailingCompressor:
 @pytest.mark.parametrize("fmt", ["jpeg", "png"])
 def test_failing_encoder_leaves_no_file_and_no_temporary(tmp_path, monkeypatch, fmt):
     monkeypatch.setattr(Image.Image, "save", failing_pillow_save)
-    monkeypatch.setattr(images.zlib, "compressobj", lambda level: FailingCompressor())
+    monkeypatch.setattr(encode.zlib, "compressobj", lambda level: FailingCompressor())
     target = tmp_path / f"out.{fmt}"
     with pytest.raises(ImageWriteError) as caught:
         write_photo(photo(random_levels((8, 8, 3))), target, format=fmt)
