@@ -17,7 +17,7 @@ from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
 from veraretouch.errors import ImageReadError, ImageWriteError
 from veraretouch.io import arrays, decode, encode, shaper
-from veraretouch.io.images import DEFAULT_MAX_PIXELS, Photo, output_suffix, read_photo, write_photo
+from veraretouch.io.images import DEFAULT_MAX_PIXELS, Photo, output_suffix, read_image, write_image
 
 SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"
 ADOBE_RGB_ICC = Path("/usr/share/color/icc/compatibleWithAdobeRGB1998.icc")
@@ -167,8 +167,8 @@ def test_lossless_round_trip_is_bit_exact(tmp_path, monkeypatch, layout, dtype, 
     monkeypatch.setattr(encode, "_BAND_BYTES", 200)  # many PNG bands and TIFF strips, even here
     monkeypatch.setattr(encode, "_TIFF_STRIP_BYTES", 300)
     original = layout_photo(layout, dtype)
-    path = write_photo(original, tmp_path / f"out{output_suffix(original, fmt)}", format=fmt)
-    back = read_photo(path)
+    path = write_image(original, tmp_path / f"out{output_suffix(original, fmt)}", format=fmt)
+    back = read_image(path)
     assert back.format == fmt.upper()
     assert back.pixels.dtype == dtype and back.bit_depth == original.bit_depth
     np.testing.assert_array_equal(back.pixels, original.pixels)
@@ -183,9 +183,9 @@ def test_lossless_round_trip_is_bit_exact(tmp_path, monkeypatch, layout, dtype, 
 def test_written_files_decode_identically_in_other_libraries(tmp_path, layout, dtype):
     original = layout_photo(layout, dtype, seed=3)
     samples = arrays.join_samples(original.pixels, original.alpha)
-    tiff = write_photo(original, tmp_path / "out.tif", format="tiff")
+    tiff = write_image(original, tmp_path / "out.tif", format="tiff")
     np.testing.assert_array_equal(tifffile.imread(tiff).reshape(samples.shape), samples)
-    png = write_photo(original, tmp_path / "out.png")
+    png = write_image(original, tmp_path / "out.png")
     decoded = cv2.imread(str(png), cv2.IMREAD_UNCHANGED).reshape(*samples.shape[:2], -1)
     if samples.shape[2] >= 3:
         decoded = decoded[..., [2, 1, 0, 3][: samples.shape[2]]]
@@ -206,10 +206,10 @@ def test_written_files_decode_identically_in_other_libraries(tmp_path, layout, d
 def test_png_encoder_matches_pillow_decoder_for_any_8bit_layout(tmp_path, samples):
     pixels = samples[..., : 1 if samples.shape[2] <= 2 else 3]
     alpha = samples[..., -1] if samples.shape[2] in (2, 4) else None
-    path = write_photo(photo(pixels, alpha), tmp_path / "h.png", overwrite=True)
+    path = write_image(photo(pixels, alpha), tmp_path / "h.png", overwrite=True)
     if samples.dtype == np.uint8:
         np.testing.assert_array_equal(np.asarray(Image.open(path)).reshape(samples.shape), samples)
-    back = read_photo(path)
+    back = read_image(path)
     np.testing.assert_array_equal(arrays.join_samples(back.pixels, back.alpha), samples)
 
 
@@ -227,7 +227,7 @@ def test_reads_16bit_files_from_other_encoders_bit_exact(tmp_path, layout):
     ok, lzw = cv2.imencode(".tif", samples[..., [2, 1, 0, 3][: samples.shape[2]]] if channels == 3 else samples)
     (tmp_path / "lzw.tif").write_bytes(lzw.tobytes())  # LZW: tifffile needs imagecodecs, libtiff fallback
     for name in ["cv.png", "contig.tif", "planar.tif", "lzw.tif"]:
-        back = read_photo(tmp_path / name)
+        back = read_image(tmp_path / name)
         np.testing.assert_array_equal(arrays.join_samples(back.pixels, back.alpha), samples, err_msg=name)
 
 
@@ -237,20 +237,20 @@ def test_pillow_written_8bit_files_read_exactly(tmp_path):
         for suffix in (".png", ".tif"):
             path = tmp_path / f"{mode}{suffix}"
             Image.fromarray(samples, mode).save(path)
-            back = read_photo(path)
+            back = read_image(path)
             np.testing.assert_array_equal(arrays.join_samples(back.pixels, back.alpha).reshape(samples.shape), samples)
 
 
 def test_jpeg_write_matches_bare_pillow_with_444_at_high_quality(tmp_path):
     pixels = smooth_rgb(64, 80)
     Image.fromarray(pixels).save(tmp_path / "in.jpg", quality=95)
-    source = read_photo(tmp_path / "in.jpg")
-    out = write_photo(source, tmp_path / "out.jpg")
+    source = read_image(tmp_path / "in.jpg")
+    out = write_image(source, tmp_path / "out.jpg")
     Image.fromarray(source.pixels).save(tmp_path / "bare.jpg", quality=95, subsampling=0)
     assert out.read_bytes() == (tmp_path / "bare.jpg").read_bytes()
     with Image.open(out) as written:
         assert JpegImagePlugin.get_sampling(written) == 0
-    low = write_photo(source, tmp_path / "low.jpg", quality=75)
+    low = write_image(source, tmp_path / "low.jpg", quality=75)
     with Image.open(low) as written:
         assert JpegImagePlugin.get_sampling(written) == 2
     assert low.stat().st_size < out.stat().st_size
@@ -261,9 +261,9 @@ def test_16bit_to_jpeg_rounds_to_nearest_8bit_level(tmp_path):
     expected = np.round(every_level.astype(np.float64) * 255 / 65535).astype(np.uint8)
     np.testing.assert_array_equal(arrays.to_8bit(every_level), expected)
     flat = np.full((16, 16, 3), 257 * 100 + 129, np.uint16)  # 100.50... -> 101, truncation gives 100
-    out = write_photo(photo(flat, fmt="PNG"), tmp_path / "flat.jpg", format="jpeg", quality=100)
+    out = write_image(photo(flat, fmt="PNG"), tmp_path / "flat.jpg", format="jpeg", quality=100)
     assert np.abs(np.asarray(Image.open(out)).astype(int) - 101).max() <= 1
-    assert read_photo(out).bit_depth == 8
+    assert read_image(out).bit_depth == 8
 
 
 # ----------------------------------------------------------------------------------- orientation
@@ -280,12 +280,12 @@ def asymmetric_rgb(height=6, width=10) -> np.ndarray:
 def test_orientation_applied_like_pillow_exif_transpose_and_reset(tmp_path, orientation, fmt):
     path = tmp_path / f"o{orientation}.{fmt.lower()}"
     Image.fromarray(asymmetric_rgb()).save(path, fmt, exif=exif_bytes(orientation))
-    loaded = read_photo(path)
+    loaded = read_image(path)
     with Image.open(path) as image:
         expected = np.asarray(ImageOps.exif_transpose(image))
     np.testing.assert_array_equal(loaded.pixels, expected)
     assert loaded.size == (expected.shape[1], expected.shape[0])
-    out = write_photo(loaded, tmp_path / f"out.{fmt.lower()}")
+    out = write_image(loaded, tmp_path / f"out.{fmt.lower()}")
     assert_camera_exif(out, orientation=1)
     with Image.open(out) as written:
         assert written.size == loaded.size
@@ -294,7 +294,7 @@ def test_orientation_applied_like_pillow_exif_transpose_and_reset(tmp_path, orie
 def test_orientation_6_is_a_clockwise_quarter_turn(tmp_path):
     stored = asymmetric_rgb(4, 7)
     Image.fromarray(stored).save(tmp_path / "six.png", exif=exif_bytes(6))
-    upright = read_photo(tmp_path / "six.png").pixels
+    upright = read_image(tmp_path / "six.png").pixels
     assert upright.shape == (7, 4, 3)
     np.testing.assert_array_equal(upright[0, 0], stored[-1, 0])  # bottom-left comes to the top-left
     np.testing.assert_array_equal(upright[0, -1], stored[0, 0])
@@ -305,14 +305,14 @@ def test_orientation_applied_to_16bit_and_alpha(tmp_path, orientation):
     samples = random_levels((5, 9, 4), np.uint16, seed=orientation)
     tifffile.imwrite(tmp_path / "o.tif", samples, photometric="rgb", extrasamples=["unassalpha"],
                      extratags=[(ORIENTATION, "H", 1, orientation, True)])
-    write_photo(photo(samples[..., :3], samples[..., 3], exif=exif_bytes(orientation)), tmp_path / "o.png")
+    write_image(photo(samples[..., :3], samples[..., 3], exif=exif_bytes(orientation)), tmp_path / "o.png")
     transpose = PILLOW_TRANSPOSE.get(orientation)
     planes = [Image.fromarray(samples[..., c]) for c in range(4)]  # I;16 planes: Pillow is the oracle
     expected = np.stack([np.asarray(p if transpose is None else p.transpose(transpose)) for p in planes], axis=-1)
     for name in ["o.tif", "o.png"]:
-        loaded = read_photo(tmp_path / name)
+        loaded = read_image(tmp_path / name)
         np.testing.assert_array_equal(arrays.join_samples(loaded.pixels, loaded.alpha), expected, err_msg=name)
-        rewritten = read_photo(write_photo(loaded, tmp_path / f"re-{name}"))
+        rewritten = read_image(write_image(loaded, tmp_path / f"re-{name}"))
         np.testing.assert_array_equal(rewritten.pixels, loaded.pixels)  # not rotated a second time
 
 
@@ -324,27 +324,27 @@ def test_orientation_applied_to_16bit_and_alpha(tmp_path, orientation):
 def test_exif_tags_survive_any_format_pair(tmp_path, source_format, target_format):
     source = tmp_path / f"in.{source_format.lower()}"
     Image.fromarray(smooth_rgb(12, 16)).save(source, source_format, exif=exif_bytes(3))
-    out = write_photo(read_photo(source), tmp_path / f"out.{target_format}", format=target_format)
+    out = write_image(read_image(source), tmp_path / f"out.{target_format}", format=target_format)
     assert_camera_exif(out, orientation=1)
 
 
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_exif_survives_16bit_writers(tmp_path, fmt):
     loaded = photo(random_levels((6, 8, 3), np.uint16), exif=exif_bytes(1))
-    out = write_photo(loaded, tmp_path / f"out.{fmt}", format=fmt)
+    out = write_image(loaded, tmp_path / f"out.{fmt}", format=fmt)
     assert_camera_exif(out)
-    assert_camera_exif(write_photo(read_photo(out), tmp_path / "again.jpg", format="jpeg"))
+    assert_camera_exif(write_image(read_image(out), tmp_path / "again.jpg", format="jpeg"))
 
 
 def test_exif_bytes_kept_verbatim_except_orientation(tmp_path):
     maker_note = bytes(range(256)) * 2  # opaque vendor data with internal offsets: must not move
     raw = exif_bytes(8, maker_note=maker_note)
     Image.fromarray(asymmetric_rgb()).save(tmp_path / "in.jpg", exif=raw)
-    loaded = read_photo(tmp_path / "in.jpg")
+    loaded = read_image(tmp_path / "in.jpg")
     changed = [i for i, (a, b) in enumerate(zip(raw, loaded.exif)) if a != b]
     assert len(loaded.exif) == len(raw) and len(changed) == 1
     assert Image.open(tmp_path / "in.jpg").getexif().get(ORIENTATION) == 8
-    out = write_photo(loaded, tmp_path / "out.jpg")
+    out = write_image(loaded, tmp_path / "out.jpg")
     with Image.open(out) as written:
         assert written.info["exif"] == loaded.exif
         assert written.getexif().get_ifd(0x8769)[0x927C] == maker_note
@@ -361,9 +361,9 @@ def encoded_in_profile(srgb_levels: np.ndarray, icc: bytes) -> np.ndarray:
 def test_srgb_profile_keeps_pixels_and_bytes(tmp_path):
     pixels = smooth_rgb(20, 24)
     Image.fromarray(pixels).save(tmp_path / "srgb.png", icc_profile=srgb_icc())
-    loaded = read_photo(tmp_path / "srgb.png")
+    loaded = read_image(tmp_path / "srgb.png")
     np.testing.assert_array_equal(loaded.pixels, pixels)
-    out = write_photo(loaded, tmp_path / "out.png")
+    out = write_image(loaded, tmp_path / "out.png")
     assert Image.open(out).info["icc_profile"] == srgb_icc()
     np.testing.assert_array_equal(np.asarray(Image.open(out)), pixels)
 
@@ -383,11 +383,11 @@ def test_wide_gamut_8bit_converted_to_srgb_and_back(tmp_path, icc, fmt):
     source = tmp_path / f"in.{fmt.lower()}"
     Image.fromarray(in_profile).save(source, fmt, icc_profile=icc, **({"quality": 100} if fmt == "JPEG" else {}))
     file_levels = np.asarray(Image.open(source)).astype(int)
-    loaded = read_photo(source)
+    loaded = read_image(source)
     assert loaded.icc_profile == icc
     np.testing.assert_array_equal(loaded.pixels, lcms_convert(file_levels.astype(np.uint8), icc, srgb_icc()))
     assert np.abs(loaded.pixels.astype(int) - file_levels).max() > 10  # really converted
-    out = write_photo(loaded, tmp_path / "out.png", format="png")
+    out = write_image(loaded, tmp_path / "out.png", format="png")
     with Image.open(out) as written:
         assert written.info["icc_profile"] == icc
         assert np.abs(np.asarray(written).astype(int) - file_levels).max() <= 2
@@ -402,12 +402,12 @@ def test_wide_gamut_16bit_matrix_conversion_agrees_with_littlecms(tmp_path, monk
     in_profile16 = encoded_in_profile(srgb, icc).astype(np.uint16) * 257
     source = tmp_path / f"in.{fmt}"
     encode.ENCODERS[fmt.upper()](source, in_profile16, None, icc, None, 95)  # levels as they are + profile
-    loaded = read_photo(source)
+    loaded = read_image(source)
     reference = lcms_convert((in_profile16 // 257).astype(np.uint8), icc, srgb_icc())
     assert np.abs(loaded.pixels / 257.0 - reference).max() <= 1.0
     assert np.abs(loaded.pixels / 257.0 - srgb).max() <= 1.5
-    out = write_photo(loaded, tmp_path / f"out.{fmt}")
-    written = read_photo(out)  # converts again: compare the raw file levels instead
+    out = write_image(loaded, tmp_path / f"out.{fmt}")
+    written = read_image(out)  # converts again: compare the raw file levels instead
     raw = tifffile.imread(out) if fmt == "tiff" else cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., ::-1]
     assert np.abs(raw.astype(int) - in_profile16).max() <= 3
     assert np.abs(written.pixels.astype(int) - loaded.pixels).max() <= 3
@@ -423,30 +423,30 @@ def test_grey_profile_converted_both_ways(tmp_path):
     gamma = round(1.8 * 256) / 256  # as stored in the profile (u8Fixed8)
     levels = np.tile(np.arange(256, dtype=np.uint8), (8, 1))
     Image.fromarray(levels).save(tmp_path / "grey.png", icc_profile=grey_icc)
-    loaded = read_photo(tmp_path / "grey.png")
+    loaded = read_image(tmp_path / "grey.png")
     assert loaded.grayscale and loaded.icc_profile == grey_icc
     reference = lcms_convert(levels[..., None], grey_icc, srgb_icc())[..., 1]
     np.testing.assert_array_equal(loaded.pixels[..., 0], reference)
     assert loaded.pixels[0, 128, 0] > 140  # gamma 1.8 mid grey is lighter in sRGB
-    out = write_photo(loaded, tmp_path / "out.png")
+    out = write_image(loaded, tmp_path / "out.png")
     assert np.abs(np.asarray(Image.open(out)).astype(int) - levels).max() <= 2
     grey16 = levels.astype(np.uint16)[..., None] * 257
     encode.ENCODERS["TIFF"](tmp_path / "grey16.tif", grey16, None, grey_icc, None, 95)
-    loaded16 = read_photo(tmp_path / "grey16.tif")
+    loaded16 = read_image(tmp_path / "grey16.tif")
     exact = srgb_encode((grey16[..., 0] / 65535.0) ** gamma) * 65535
     assert np.abs(loaded16.pixels[..., 0] - exact).max() <= 2  # LittleCMS 8-bit is ~1.5 levels off near black
-    write_photo(loaded16, tmp_path / "out16.tif")
+    write_image(loaded16, tmp_path / "out16.tif")
     assert np.abs(tifffile.imread(tmp_path / "out16.tif").astype(int) - grey16[..., 0]).max() <= 3
 
 
 def test_colourful_edit_of_grey_profiled_image_is_written_as_untagged_srgb(tmp_path):
     grey_icc = icc_profile(None, 1.8)
     Image.fromarray(np.full((4, 4), 100, np.uint8)).save(tmp_path / "grey.png", icc_profile=grey_icc)
-    loaded = read_photo(tmp_path / "grey.png")
+    loaded = read_image(tmp_path / "grey.png")
     tinted = loaded.to_tensor() * torch.tensor([1.0, 0.9, 0.8]).view(1, 3, 1, 1)
     edited = loaded.with_tensor(tinted)
     assert not edited.grayscale
-    out = write_photo(edited, tmp_path / "out.png")
+    out = write_image(edited, tmp_path / "out.png")
     assert "icc_profile" not in Image.open(out).info
     np.testing.assert_array_equal(np.asarray(Image.open(out)), edited.pixels)
 
@@ -455,46 +455,46 @@ def test_16bit_lut_profile_is_refused_but_8bit_works(tmp_path):
     lut_icc = icc_profile(ADOBE_RGB_COLORANTS, 2.2, extra_tags=(lut_a2b0(ADOBE_RGB_COLORANTS),))
     encode.ENCODERS["PNG"](tmp_path / "lut16.png", random_levels((4, 4, 3), np.uint16), None, lut_icc, None, 95)
     with pytest.raises(ImageReadError, match=r"lut16\.png: 16-bit .*LUT-based ICC profile"):
-        read_photo(tmp_path / "lut16.png")
+        read_image(tmp_path / "lut16.png")
     Image.fromarray(random_levels((4, 4, 3))).save(tmp_path / "lut8.png", icc_profile=lut_icc)
-    assert read_photo(tmp_path / "lut8.png").icc_profile == lut_icc
+    assert read_image(tmp_path / "lut8.png").icc_profile == lut_icc
 
 
 @pytest.mark.parametrize("bad_icc", [b"not a profile at all" * 10, srgb_icc()[:100]])
 def test_unreadable_profile_is_ignored(tmp_path, bad_icc):
     pixels = random_levels((5, 5, 3))
     Image.fromarray(pixels).save(tmp_path / "bad.png", icc_profile=bad_icc)
-    loaded = read_photo(tmp_path / "bad.png")
+    loaded = read_image(tmp_path / "bad.png")
     np.testing.assert_array_equal(loaded.pixels, pixels)
     assert loaded.icc_profile is None
 
 
 def test_cmyk_jpeg_becomes_srgb(tmp_path):
     Image.new("CMYK", (8, 6), (0, 255, 255, 0)).save(tmp_path / "cmyk.jpg", quality=100)
-    loaded = read_photo(tmp_path / "cmyk.jpg")
+    loaded = read_image(tmp_path / "cmyk.jpg")
     assert loaded.pixels.shape == (6, 8, 3) and loaded.icc_profile is None
     red = loaded.pixels.reshape(-1, 3).mean(axis=0)
     assert red[0] > 240 and red[1] < 15 and red[2] < 15
-    assert write_photo(loaded, tmp_path / "out.jpg").exists()
+    assert write_image(loaded, tmp_path / "out.jpg").exists()
 
 
 def test_palette_and_bilevel_pngs_become_rgb_rgba_and_grey(tmp_path):
     palette = Image.fromarray(random_levels((6, 7, 3))).quantize(8)
     palette.save(tmp_path / "p.png")
-    loaded = read_photo(tmp_path / "p.png")
+    loaded = read_image(tmp_path / "p.png")
     np.testing.assert_array_equal(loaded.pixels, np.asarray(palette.convert("RGB")))
     palette.save(tmp_path / "pt.png", transparency=0)
-    transparent = read_photo(tmp_path / "pt.png")
+    transparent = read_image(tmp_path / "pt.png")
     assert transparent.alpha is not None and set(np.unique(transparent.alpha)) <= {0, 255}
     assert (transparent.alpha == 0).any()
     Image.fromarray(random_levels((5, 9)) > 127).save(tmp_path / "bits.png")
-    assert read_photo(tmp_path / "bits.png").grayscale
+    assert read_image(tmp_path / "bits.png").grayscale
 
 
 def test_jpeg_compressed_ycbcr_tiff_is_read(tmp_path):
     pixels = smooth_rgb(32, 48)
     Image.fromarray(pixels).save(tmp_path / "jpeg.tif", compression="jpeg", quality=95)
-    loaded = read_photo(tmp_path / "jpeg.tif")
+    loaded = read_image(tmp_path / "jpeg.tif")
     assert np.abs(loaded.pixels.astype(int) - pixels).mean() < 2
 
 
@@ -504,7 +504,7 @@ def test_jpeg_compressed_ycbcr_tiff_is_read(tmp_path):
 def read_error(path: Path, **kwargs) -> str:
     """The ImageReadError message for ``path``, checked to be one line naming the file."""
     with pytest.raises(ImageReadError) as caught:
-        read_photo(path, **kwargs)
+        read_image(path, **kwargs)
     message = str(caught.value)
     assert str(path) in message and "\n" not in message
     return message
@@ -583,7 +583,7 @@ def test_decompression_bomb_refused_from_header_before_decoding(tmp_path, monkey
     message = read_error(tmp_path / name, max_pixels=1999)
     assert "50x40 = 2,000 pixels" in message and "--max-pixels" in message
     monkeypatch.undo()
-    assert read_photo(tmp_path / name, max_pixels=2000).size == (50, 40)
+    assert read_image(tmp_path / name, max_pixels=2000).size == (50, 40)
 
 
 def test_pillow_bomb_guard_becomes_our_error(tmp_path, monkeypatch, recwarn):
@@ -610,23 +610,23 @@ def test_format_selection_and_suffixes(tmp_path):
         ".jpg", ".jpg", ".png", ".tif", ".tif"
     ]
     with pytest.raises(ImageWriteError, match="unknown image format 'bmp' .*jpeg, png or tiff"):
-        write_photo(loaded, tmp_path / "x.bmp", format="bmp")
-    assert read_photo(write_photo(loaded, tmp_path / "plain")).format == "TIFF"
+        write_image(loaded, tmp_path / "x.bmp", format="bmp")
+    assert read_image(write_image(loaded, tmp_path / "plain")).format == "TIFF"
     with pytest.raises(ImageWriteError, match=r"x\.png: the name says PNG but the output is TIFF"):
-        write_photo(loaded, tmp_path / "x.png")
-    assert read_photo(write_photo(loaded, tmp_path / "as.jpg", format="JPG")).format == "JPEG"
+        write_image(loaded, tmp_path / "x.png")
+    assert read_image(write_image(loaded, tmp_path / "as.jpg", format="JPG")).format == "JPEG"
 
 
 @pytest.mark.parametrize("quality", [0, 101, 9.5, True])
 def test_quality_out_of_range_refused(tmp_path, quality):
     with pytest.raises(ImageWriteError, match="quality"):
-        write_photo(photo(random_levels((4, 4, 3))), tmp_path / "q.jpg", format="jpeg", quality=quality)
+        write_image(photo(random_levels((4, 4, 3))), tmp_path / "q.jpg", format="jpeg", quality=quality)
 
 
 def test_alpha_to_jpeg_refused_with_advice(tmp_path):
     with_alpha = layout_photo("rgba", np.uint8)
     with pytest.raises(ImageWriteError, match=r"a\.jpg: .*--format png or --format tiff"):
-        write_photo(with_alpha, tmp_path / "a.jpg", format="jpeg")
+        write_image(with_alpha, tmp_path / "a.jpg", format="jpeg")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -635,10 +635,10 @@ def test_refuses_to_overwrite_unless_asked(tmp_path):
     target.write_bytes(b"keep me")
     loaded = photo(random_levels((4, 4, 3)))
     with pytest.raises(ImageWriteError, match="already exists"):
-        write_photo(loaded, target)
+        write_image(loaded, target)
     assert target.read_bytes() == b"keep me"
-    write_photo(loaded, target, overwrite=True)
-    np.testing.assert_array_equal(read_photo(target).pixels, loaded.pixels)
+    write_image(loaded, target, overwrite=True)
+    np.testing.assert_array_equal(read_image(target).pixels, loaded.pixels)
 
 
 def failing_pillow_save(self, fp, *args, **kwargs):
@@ -657,7 +657,7 @@ def test_failing_encoder_leaves_no_file_and_no_temporary(tmp_path, monkeypatch, 
     monkeypatch.setattr(encode.zlib, "compressobj", lambda level: FailingCompressor())
     target = tmp_path / f"out.{fmt}"
     with pytest.raises(ImageWriteError) as caught:
-        write_photo(photo(random_levels((8, 8, 3))), target, format=fmt)
+        write_image(photo(random_levels((8, 8, 3))), target, format=fmt)
     assert str(target) in str(caught.value) and "\n" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
 
@@ -666,7 +666,7 @@ def test_unwritable_destination_is_a_one_line_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_bytes(b"")
     with pytest.raises(ImageWriteError, match="cannot write"):
-        write_photo(photo(random_levels((4, 4, 3))), blocker / "sub" / "x.png")
+        write_image(photo(random_levels((4, 4, 3))), blocker / "sub" / "x.png")
 
 
 # -------------------------------------------------------------------------------------- Photo API
@@ -740,9 +740,9 @@ def test_properties():
 @pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="shared photos are absent")
 def test_real_photo_round_trip(tmp_path):
     source = sorted(SHARED_PHOTOS.glob("*.jpg"))[0]
-    loaded = read_photo(source)
+    loaded = read_image(source)
     assert loaded.format == "JPEG" and loaded.pixels.ndim == 3
     with Image.open(source) as image:
         np.testing.assert_array_equal(loaded.pixels, np.asarray(ImageOps.exif_transpose(image).convert("RGB")))
-    back = read_photo(write_photo(loaded, tmp_path / "out.png", format="png"))
+    back = read_image(write_image(loaded, tmp_path / "out.png", format="png"))
     np.testing.assert_array_equal(back.pixels, loaded.pixels)

@@ -2,18 +2,44 @@
 
 The main entry points::
 
-    from veraretouch import Plan, read_image, write_image, apply_plan
-    image = read_image("photo.jpg")
+    from veraretouch import Plan, apply_plan, read_image, write_image
+    photo = read_image("photo.jpg")
     plan = Plan.from_file("preset.xmp")
-    write_image(apply_plan(image, plan), "out/photo.jpg")
+    write_image(apply_plan(photo, plan), "out/photo.jpg")
+
+Names are imported lazily, so ``import veraretouch`` (and the CLI's ``--help``) stays fast.
 """
-from .errors import ImageReadError, ImageWriteError, PlanError, VeraRetouchError
-from .parameters import SLIDERS, SCALARS, default_params
-from .plan import Plan
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Plan", "SLIDERS", "SCALARS", "default_params",
-    "VeraRetouchError", "ImageReadError", "ImageWriteError", "PlanError",
-]
+_EXPORTS = {
+    "Plan": "veraretouch.plan",
+    "Photo": "veraretouch.io.images",
+    "read_image": "veraretouch.io.images",
+    "write_image": "veraretouch.io.images",
+    "apply_plan": "veraretouch.apply",
+    "bake_plan_lut": "veraretouch.apply",
+    "render": "veraretouch.operators",
+    "SLIDERS": "veraretouch.parameters",
+    "SCALARS": "veraretouch.parameters",
+    "default_params": "veraretouch.parameters",
+    "VeraRetouchError": "veraretouch.errors",
+    "ImageReadError": "veraretouch.errors",
+    "ImageWriteError": "veraretouch.errors",
+    "PlanError": "veraretouch.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'veraretouch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,6 +1,6 @@
 """Image I/O that loses nothing: JPEG, PNG and TIFF at 8 and 16 bits, grey or RGB, with alpha.
 
-This is the package's public face: `read_photo`, `write_photo`, `output_suffix` and the `Photo`
+This is the package's public face: `read_image`, `write_image`, `output_suffix` and the `Photo`
 they pass around. A `Photo` holds sRGB-encoded pixels with the EXIF orientation already applied,
 plus what is needed to write the file back faithfully: the alpha channel (never touched), the
 original ICC profile (pixels are converted back into it on write) and the raw EXIF (Orientation
@@ -109,7 +109,7 @@ def _is_neutral(pixels: np.ndarray) -> bool:
 
 
 def output_suffix(photo: Photo, format: str | None) -> str:
-    """File suffix (".jpg", ".png", ".tif") of the format ``write_photo`` would write."""
+    """File suffix (".jpg", ".png", ".tif") of the format ``write_image`` would write."""
     return SUFFIXES[_format_name(format or photo.format, photo.path or "output")]
 
 
@@ -127,7 +127,7 @@ def _one_line(error: BaseException) -> str:
 # --------------------------------------------------------------------------------------- reading
 
 
-def read_photo(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     """Decode ``path`` into an upright sRGB `Photo`; any failure is a one-line `ImageReadError`."""
     source = Path(path)
     data = _file_bytes(source)
@@ -176,7 +176,7 @@ def _pixels_to_srgb(source: Path, pixels: np.ndarray, icc_profile: bytes | None)
 # --------------------------------------------------------------------------------------- writing
 
 
-def write_photo(
+def write_image(
     photo: Photo, path: str | Path, format: str | None = None, quality: int = 95, overwrite: bool = False
 ) -> Path:
     """Write ``photo`` atomically to ``path`` in ``format`` (default: the format it was read from).

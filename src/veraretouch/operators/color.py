@@ -26,8 +26,10 @@ MAX_HUE_SHIFT_DEG = 30.0
 """HueAdjustment at +-100 rotates a band's hue by this much (about to its neighbour's centre)."""
 MAX_BAND_LIGHTNESS = 0.5
 """LuminanceAdjustment at +-100 scales a band's lightness by 1 +- this."""
-NEUTRAL_CHROMA = 0.03
-"""OKLab chroma below which colours count as near-neutral and HSL lightness changes fade out."""
+COLOURFUL_CHROMA = 0.1
+"""HSL lightness changes fade in with OKLab chroma over [0, COLOURFUL_CHROMA] (a raised cosine):
+greys stay put, and the fade is gentle enough that neighbouring skin tones move together
+(a steeper fade turns small chroma differences into lightness jumps)."""
 VIBRANCE_FULL_CHROMA = 0.3
 SKIN_HUE_DEG = 55.0
 SKIN_WIDTH_DEG = 22.0
@@ -83,7 +85,7 @@ def hsl_oklab(oklab: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     hue_deg = torch.rad2deg(hue)
     hue_shift = band_blend(hue_deg, _band_controls(params, "Hue", oklab.dtype))
     chroma_scale = 1.0 + band_blend(hue_deg, _band_controls(params, "Saturation", oklab.dtype))
-    colourfulness = 1.0 - torch.exp(-((chroma / NEUTRAL_CHROMA) ** 2))
+    colourfulness = rise(chroma, 0.0, COLOURFUL_CHROMA)
     lightness_change = band_blend(hue_deg, _band_controls(params, "Luminance", oklab.dtype))
     a, b = _rotate(a, b, torch.deg2rad(hue_shift * MAX_HUE_SHIFT_DEG))
     lightness = lightness * (1.0 + MAX_BAND_LIGHTNESS * lightness_change * colourfulness)

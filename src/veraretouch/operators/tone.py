@@ -61,7 +61,7 @@ move the black or white point; the parametric zones straddle Lightroom's 25/50/7
 CONTRAST_STRENGTH = 0.75
 POINT_HEIGHT = 0.2
 """How far Whites / Blacks at +-100 move the white / black point in OKLab L (values beyond clip)."""
-MAX_CHROMA_RATIO = 3.0
+CHROMA_RATIO_EPSILON = 0.05
 
 
 def _contrast(lightness: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
@@ -91,14 +91,15 @@ def tone_curve_lightness(lightness: torch.Tensor, params: torch.Tensor) -> torch
 
 
 def tone_oklab(oklab: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-    """Apply the tone curve to L and scale chroma by the same ratio (bounded), keeping C / L.
+    """Apply the tone curve to L; darkened colours lose chroma in proportion, lifted ones keep theirs.
 
-    Keeping the chroma-to-lightness ratio means lifted shadows keep their colour instead of
-    turning grey, and crushed tones do not turn garish; the ratio is regularised near black.
+    Scaling chroma by ``min(1, (L' + e) / (L + e))`` stops crushed tones turning garish, and never
+    amplifies chroma: lifting blacks must not turn near-black sensor noise into saturated colour
+    (a colour one level above black has the chroma-to-lightness ratio of a pure primary).
     """
     lightness = oklab[:, :1]
     toned = tone_curve_lightness(lightness, params).clamp(0.0, 1.0)
-    ratio = ((toned + 0.05) / (lightness.clamp_min(0.0) + 0.05)).clamp(0.0, MAX_CHROMA_RATIO)
+    ratio = ((toned + CHROMA_RATIO_EPSILON) / (lightness.clamp_min(0.0) + CHROMA_RATIO_EPSILON)).clamp(0.0, 1.0)
     return torch.cat([toned, oklab[:, 1:] * ratio], dim=1)
 
 

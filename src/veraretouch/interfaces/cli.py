@@ -1,0 +1,210 @@
+"""The ``veraretouch`` command line.
+
+Heavy imports (torch, numba) happen inside the commands so ``--help`` answers at once.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..errors import PlanError, VeraRetouchError
+
+EXPORTS = ("cube", "xmp")
+
+PARAM_EPILOG = """\
+examples:
+  veraretouch param photo.jpg --params preset.xmp -o out/
+  veraretouch param shoot/ --params look.json -o out/ --export cube,xmp
+  veraretouch param "raw/*.tif" --set Exposure2012=0.5 --set Vibrance=20 -o out/ --format jpeg
+
+outputs, for each PHOTO:
+  OUT/<stem>.<ext>        the retouched photo (same format as the input unless --format),
+                          EXIF and ICC profile kept, never overwriting anything without --overwrite
+  OUT/<stem>.plan.json    mode, the plan that was applied, fields the plan file held that are
+                          not modelled, timings
+  OUT/<stem>.cube         with --export cube: the edit as a 3D LUT (Resolve, ffmpeg, Photoshop)
+  OUT/<stem>.xmp          with --export xmp: the edit as a Lightroom / Camera Raw preset
+
+plan files: Lightroom/Camera Raw .xmp presets, our .json plans, or the VeraRetouch param file
+({"Exposure2012": {"value": 30}, ...}: Exposure in hundredths of an EV, other sliders in
+slider units). Values out of range are refused, not clamped. `veraretouch sliders` lists the
+controls with their ranges. Exit status: 0 all done, 1 some photos failed, 2 bad usage.
+"""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _exports(text: str) -> list[str]:
+    chosen = [item.strip().lower() for item in text.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in EXPORTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown export {unknown[0]!r}; choose from {', '.join(EXPORTS)}")
+    return chosen
+
+
+def _assignment(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name}: {value!r} is not a number") from None
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Options every retouching mode shares."""
+    parser.add_argument("photos", nargs="+", metavar="PHOTO", help="image files, folders or glob patterns (JPEG, PNG, TIFF)")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results (created if needed)")
+    parser.add_argument("--export", type=_exports, default=[], metavar="LIST", help="also write the edit as: cube, xmp (comma separated)")
+    parser.add_argument("--lut-size", type=int, default=65, metavar="N", help="LUT resolution for rendering and .cube export (default 65)")
+    parser.add_argument("--format", choices=("jpeg", "png", "tiff"), help="output format (default: same as the input)")
+    parser.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
+                        help="refuse images with more pixels than this (default 150 million)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="veraretouch",
+        description="Reasoning photo retouching: explainable, differentiable edits rendered at full resolution on a CPU.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    param = commands.add_parser(
+        "param", help="apply slider values (a preset or plan file) to photos",
+        description="Apply a plan (Lightroom preset, plan JSON or slider values) to photos at full resolution.",
+        epilog=PARAM_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_output_options(param)
+    param.add_argument("--params", type=Path, metavar="FILE", help="plan file: .xmp, .json (ours or the VeraRetouch param file)")
+    param.add_argument("--set", type=_assignment, action="append", default=[], metavar="NAME=VALUE",
+                       help="set one control, e.g. Exposure2012=0.5 (repeatable; applied on top of --params)")
+    param.set_defaults(run=run_param)
+    sliders = commands.add_parser("sliders", help="list every control with its group, range and meaning")
+    sliders.set_defaults(run=run_sliders)
+    return parser
+
+
+def load_plan(args: argparse.Namespace):
+    from ..plan import Plan
+
+    if args.params is None and not args.set:
+        raise PlanError("give a plan with --params FILE and/or --set NAME=VALUE")
+    plan = Plan.from_file(args.params) if args.params is not None else Plan()
+    if args.set:
+        plan = Plan(values={**plan.values, **dict(args.set)}, curves=plan.curves, name=plan.name,
+                    group=plan.group, description=plan.description, unmodelled=plan.unmodelled)
+    return plan
+
+
+def check_output_options(args: argparse.Namespace) -> None:
+    if not 1 <= args.quality <= 100:
+        raise VeraRetouchError(f"--quality must be between 1 and 100, got {args.quality}")
+    if not 2 <= args.lut_size <= 256:
+        raise VeraRetouchError(f"--lut-size must be between 2 and 256, got {args.lut_size}")
+
+
+def retouch_photos(args: argparse.Namespace, mode: str, plan_for) -> int:
+    """Shared driver: read each photo, render ``plan_for(photo)``, write the image, plan JSON and exports."""
+    from ..apply import apply_plan, bake_plan_lut
+    from ..formats import write_cube, write_plan
+    from ..io.atomic import atomic_write_text
+    from ..io.images import DEFAULT_MAX_PIXELS, output_suffix, read_image, write_image
+    from .batch import check_output_names, expand_inputs, run_batch
+
+    check_output_options(args)
+    inputs = expand_inputs(args.photos)
+    out_dir: Path = args.output
+    suffix = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
+    check_output_names(inputs, out_dir, lambda p: suffix.get(args.format or "", p.suffix.lower()))
+    check_output_names(inputs, out_dir, lambda p: ".plan.json")
+    max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
+
+    def process(path: Path) -> list[Path]:
+        started = time.perf_counter()
+        photo = read_image(path, max_pixels=max_pixels)
+        decoded = time.perf_counter()
+        plan = plan_for(photo)
+        result = apply_plan(photo, plan, lut_size=args.lut_size)
+        rendered = time.perf_counter()
+        image_path = out_dir / (path.stem + output_suffix(photo, args.format))
+        write_image(result, image_path, format=args.format, quality=args.quality, overwrite=args.overwrite)
+        encoded = time.perf_counter()
+        written = [image_path]
+        if "cube" in args.export:
+            written.append(write_cube(bake_plan_lut(plan, args.lut_size), out_dir / f"{path.stem}.cube",
+                                      title=plan.name or path.stem, overwrite=args.overwrite))
+        if "xmp" in args.export:
+            written.append(write_plan(plan, out_dir / f"{path.stem}.xmp", overwrite=args.overwrite))
+        record = {
+            "format": "veraretouch.result", "version": 1, "mode": mode,
+            "input": str(path), "output": str(image_path), "exports": [str(p) for p in written[1:]],
+            "image": {"width": photo.size[0], "height": photo.size[1], "bit_depth": photo.bit_depth,
+                      "format": photo.format, "icc_profile": photo.icc_profile is not None},
+            "lut_size": args.lut_size,
+            "plan": json.loads(plan.to_json()),
+            "timings_s": {"decode": round(decoded - started, 4), "render": round(rendered - decoded, 4),
+                          "encode": round(encoded - rendered, 4)},
+        }
+        written.append(atomic_write_text(out_dir / f"{path.stem}.plan.json", json.dumps(record, indent=2) + "\n",
+                                         overwrite=args.overwrite))
+        return written
+
+    report = run_batch(inputs, process, description=f"veraretouch {mode}")
+    for path, outputs in report.done:
+        print(f"{path} -> {', '.join(str(p) for p in outputs)}")
+    print(report.summary(), file=sys.stderr)
+    return report.exit_code
+
+
+def run_param(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..apply import bake_plan_lut
+
+    plan = load_plan(args)
+    check_output_options(args)
+    if plan.unmodelled:
+        print(f"note: not modelled, ignored: {', '.join(sorted(plan.unmodelled))}", file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        baking = pool.submit(bake_plan_lut, plan, args.lut_size)  # one plan for the batch: bake while decoding
+
+        def plan_for(photo) -> object:
+            baking.result()
+            return plan
+
+        return retouch_photos(args, "param", plan_for)
+
+
+def run_sliders(args: argparse.Namespace) -> int:
+    from ..parameters import SCALARS
+
+    for spec in SCALARS:
+        print(f"{spec.name:28s} {spec.group:15s} {spec.minimum:g}..{spec.maximum:g} {spec.unit:8s} {spec.description}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except VeraRetouchError as error:
+        print(f"veraretouch: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("veraretouch: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

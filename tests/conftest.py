@@ -1,0 +1,37 @@
+"""Shared fixtures: small real-looking photos made on the fly (nothing downloaded, nothing committed)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+PRESETS = SHARED / "presets"
+
+
+@pytest.fixture(scope="session")
+def sample_rgb() -> np.ndarray:
+    """scikit-image's public-domain 'astronaut' photo, downsized: (128, 128, 3) uint8."""
+    from PIL import Image
+    from skimage import data
+
+    return np.asarray(Image.fromarray(data.astronaut()).resize((128, 128), Image.LANCZOS))
+
+
+@pytest.fixture
+def sample_jpeg(tmp_path: Path, sample_rgb: np.ndarray) -> Path:
+    from PIL import Image
+
+    path = tmp_path / "in" / "astronaut.jpg"
+    path.parent.mkdir()
+    Image.fromarray(sample_rgb).save(path, quality=95)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_presets() -> list[Path]:
+    """The real Lightroom presets beside the repository; the test skips where they are absent."""
+    if not PRESETS.is_dir():
+        pytest.skip("../shared/presets not present")
+    return sorted(PRESETS.rglob("*.xmp"))
