@@ -119,7 +119,7 @@ def test_cube_export_matches_ffmpeg_lut3d(tmp_path, sample_rgb):
     cube = write_cube(bake_plan_lut(plan, 65), tmp_path / "plan.cube")
     result = tmp_path / "ffmpeg.png"
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), "-vf",
-                    f"lut3d=file={cube}:interp=trilinear", "-pix_fmt", "rgb24", str(result)], check=True)
+                    f"lut3d=file={cube}:interp=tetrahedral", "-pix_fmt", "rgb24", str(result)], check=True)
     theirs = np.asarray(Image.open(result).convert("RGB")).astype(np.float64)
     ours = direct_levels(sample_rgb, plan)
     assert theirs.shape == ours.shape

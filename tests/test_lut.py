@@ -15,6 +15,7 @@ from veraretouch.lut import (
     identity_lut,
     lattice_rgb,
 )
+from veraretouch.lut import kernel
 
 RNG_SEED = 1234
 
@@ -293,13 +294,19 @@ def test_thread_settings_are_respected_and_restored():
     lut = bake_lut(smooth_edit, size=17)
     pixels = random_pixels(np.uint8, shape=(64, 16))
     expected = apply_lut(pixels, lut)
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
+    numba_before, torch_before = numba.get_num_threads(), torch.get_num_threads()
     try:
+        numba.set_num_threads(1)
         np.testing.assert_array_equal(apply_lut(pixels, lut), expected)
         assert numba.get_num_threads() == 1
+        numba.set_num_threads(numba_before)
+        torch.set_num_threads(1)
+        assert kernel._thread_count() == 1
+        np.testing.assert_array_equal(apply_lut(pixels, lut), expected)
+        assert numba.get_num_threads() == numba_before
     finally:
-        numba.set_num_threads(before)
+        numba.set_num_threads(numba_before)
+        torch.set_num_threads(torch_before)
 
 
 @pytest.mark.parametrize(
@@ -318,7 +325,7 @@ def test_thread_settings_are_respected_and_restored():
         (np.zeros((4, 4, 3), np.uint8), identity_lut(5), {"method": "cubic"}, "method"),
         (np.zeros((4, 4, 3), np.uint8), identity_lut(5), {"out": np.zeros((4, 4, 3), np.uint16)}, "out must"),
         (np.zeros((4, 4, 3), np.uint8), identity_lut(5), {"out": np.zeros((4, 3, 3), np.uint8)}, "out must"),
-        (np.zeros((4, 4, 3), np.uint8), identity_lut(5), {"out": np.zeros((4, 8, 3), np.uint8)[:, ::2]}, "C-contiguous"),
+        (np.zeros((4, 4, 3), np.uint8), identity_lut(5), {"out": np.zeros((4, 8, 3), np.uint8)[:, ::2]}, "contiguous"),
     ],
 )
 def test_bad_inputs_raise_value_error(pixels, lut, kwargs, message):

@@ -17,8 +17,9 @@ from .operators import render
 from .plan import Plan
 
 DEFAULT_LUT_SIZE = 65
-"""65^3 trilinear keeps the error against the direct render within ~2 levels max and far below
-a quarter level on average for 8-bit photos (see tests/test_apply.py and docs/benchmarks.md)."""
+"""A 65^3 LUT (tetrahedral interpolation) keeps smooth edits within 2 levels of the direct render
+on 8-bit photos, far below a quarter level on average; edits that clip a channel can be a few
+levels off in rare pixels at the clip edge (tests/test_apply.py, docs/benchmarks.md)."""
 
 
 def plan_params(plan: Plan | torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,9 @@ def identity_lut(size: int) -> np.ndarray:
     return np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1)
 
 
-def lattice_rgb(size: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
+def lattice_rgb(
+    size: int, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+) -> torch.Tensor:
     """All N^3 lattice colours as a ``(1, 3, N*N, N)`` image: pixel ``[r*N + g, b]`` is ``(r, g, b) / (N - 1)``."""
     _check_size(size)
     axis = torch.linspace(0.0, 1.0, size, dtype=torch.float64, device=device).to(dtype)
@@ -41,7 +43,8 @@ def lattice_to_lut(image: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def bake_lut(fn: ImageFunction, size: int = 65, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
-    """Evaluate a pointwise ``fn`` on the N^3 lattice, at most ``chunk`` colours per call, without autograd.
+    """Evaluate a pointwise ``fn`` on the N^3 lattice without autograd, in calls of whole lattice rows
+    totalling at most ``chunk`` colours (at least one row of N).
 
     Returns a float32 ``(N, N, N, 3)`` LUT clipped to ``[0, 1]``; raises ValueError when ``fn``
     changes the shape or returns non-finite values.
@@ -51,7 +54,8 @@ def bake_lut(fn: ImageFunction, size: int = 65, chunk: int = DEFAULT_CHUNK) -> n
     lattice = lattice_rgb(size)
     rows_per_call = max(1, chunk // size)
     with torch.no_grad():
-        rows = [_evaluate(fn, lattice[:, :, start:start + rows_per_call]) for start in range(0, size * size, rows_per_call)]
+        starts = range(0, size * size, rows_per_call)
+        rows = [_evaluate(fn, lattice[:, :, start:start + rows_per_call]) for start in starts]
         image = torch.cat(rows, dim=2).to(device="cpu", dtype=torch.float32)
     if not torch.isfinite(image).all():
         raise ValueError("fn returned non-finite values on the lattice")
