@@ -90,6 +90,18 @@ def test_identity_plan_leaves_8bit_photos_unchanged(sample_rgb):
     assert np.array_equal(out, sample_rgb)
 
 
+def test_in_place_reuses_the_photo_buffer_and_matches(sample_rgb):
+    plan = SMOOTH_PLANS["gentle"]
+    expected = apply_plan(photo_from(sample_rgb), plan).pixels
+    photo = photo_from(sample_rgb.copy())
+    result = apply_plan(photo, plan, in_place=True)
+    assert result.pixels is photo.pixels
+    assert np.array_equal(result.pixels, expected)
+    untouched = sample_rgb.copy()
+    apply_plan(photo_from(untouched), plan)
+    assert np.array_equal(untouched, sample_rgb), "the default never modifies the input"
+
+
 def test_tensor_input_takes_the_exact_differentiable_path(sample_rgb):
     image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
     params = SMOOTH_PLANS["gentle"].to_tensor().requires_grad_(True)

@@ -47,16 +47,21 @@ def bake_plan_lut(plan: Plan | torch.Tensor, size: int = DEFAULT_LUT_SIZE) -> np
     return _bake_cached(key, size)
 
 
-def apply_plan(image: Photo | torch.Tensor, plan: Plan | torch.Tensor, lut_size: int = DEFAULT_LUT_SIZE):
+def apply_plan(image: Photo | torch.Tensor, plan: Plan | torch.Tensor, lut_size: int = DEFAULT_LUT_SIZE,
+               in_place: bool = False):
     """Retouch a `Photo` (fast LUT path, full resolution) or a ``(B, 3, H, W)`` tensor (exact, differentiable).
 
-    Returns the same kind of object it was given.
+    Returns the same kind of object it was given. With ``in_place`` a colour photo's own pixel
+    array receives the result (the input photo changes): at 24 MP this saves allocating and
+    page-faulting a 72 MB copy, about a fifth of the LUT pass.
     """
     if isinstance(image, Photo):
         pixels = image.pixels
         if pixels.shape[-1] == 1:
             pixels = np.repeat(pixels, 3, axis=-1)
-        return image.with_pixels(apply_lut(pixels, bake_plan_lut(plan, lut_size)))
+        writable = in_place and pixels is image.pixels and pixels.flags.writeable and pixels.flags.c_contiguous
+        lut = bake_plan_lut(plan, lut_size)
+        return image.with_pixels(apply_lut(pixels, lut, out=pixels if writable else None))
     if isinstance(image, torch.Tensor):
         return render(image, plan_params(plan).to(image.dtype))
     raise TypeError(f"apply_plan takes a Photo or a (B, 3, H, W) tensor, not {type(image).__name__}")

@@ -134,7 +134,7 @@ def retouch_photos(args: argparse.Namespace, mode: str, plan_for) -> int:
         photo = read_image(path, max_pixels=max_pixels)
         decoded = time.perf_counter()
         plan = plan_for(photo)
-        result = apply_plan(photo, plan, lut_size=args.lut_size)
+        result = apply_plan(photo, plan, lut_size=args.lut_size, in_place=True)
         rendered = time.perf_counter()
         image_path = out_dir / (path.stem + output_suffix(photo, args.format))
         write_image(result, image_path, format=args.format, quality=args.quality, overwrite=args.overwrite)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 ImageFunction = Callable[[torch.Tensor], torch.Tensor]
 
-DEFAULT_CHUNK = 1 << 18
+DEFAULT_CHUNK = 1 << 19
 """Lattice colours per call of ``fn`` in `bake_lut`: bounds the memory of its intermediates."""
 
 

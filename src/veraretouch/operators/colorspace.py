@@ -62,7 +62,7 @@ def _safe_cube(y: torch.Tensor) -> torch.Tensor:
     """Exact inverse of `_safe_cbrt`."""
     magnitude = y.abs()
     toe_end = CBRT_TOE ** (1.0 / 3.0)
-    return torch.sign(y) * torch.where(magnitude < toe_end, magnitude / _TOE_SLOPE, magnitude ** 3)
+    return torch.sign(y) * torch.where(magnitude < toe_end, magnitude / _TOE_SLOPE, magnitude * magnitude * magnitude)
 
 
 def linear_rgb_to_oklab(linear_rgb: torch.Tensor) -> torch.Tensor:
