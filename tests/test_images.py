@@ -460,7 +460,7 @@ def test_16bit_lut_profile_is_refused_but_8bit_works(tmp_path):
     assert read_image(tmp_path / "lut8.png").icc_profile == lut_icc
 
 
-@pytest.mark.parametrize("bad_icc", [b"not a profile at all" * 10, srgb_icc()[:100]])
+@pytest.mark.parametrize("bad_icc", [b"not a profile at all" * 10, srgb_icc()[:100]], ids=["garbage", "truncated-srgb"])
 def test_unreadable_profile_is_ignored(tmp_path, bad_icc):
     pixels = random_levels((5, 5, 3))
     Image.fromarray(pixels).save(tmp_path / "bad.png", icc_profile=bad_icc)
