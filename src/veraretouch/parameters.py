@@ -167,3 +167,26 @@ def curve_samples(params: torch.Tensor, name: str) -> torch.Tensor:
     """The ``(B, CURVE_SAMPLES)`` samples of one point curve of a ``(B, P)`` batch."""
     start = CURVES_SLICE.start + CURVE_CHANNELS.index(name) * CURVE_SAMPLES
     return params[:, start:start + CURVE_SAMPLES]
+
+
+def _group_ids() -> torch.Tensor:
+    ids = torch.empty(N_PARAMS, dtype=torch.long)
+    for i, spec in enumerate(SCALARS):
+        ids[i] = GROUPS.index(spec.group)
+    for c, name in enumerate(CURVE_CHANNELS):
+        start = CURVES_SLICE.start + c * CURVE_SAMPLES
+        ids[start:start + CURVE_SAMPLES] = GROUPS.index(group_of(name))
+    return ids
+
+
+PARAM_GROUP_IDS = _group_ids()
+"""Aspect group (index into GROUPS) of every entry of the parameter vector."""
+
+
+def restrict_to_groups(params: torch.Tensor, group_mask: torch.Tensor) -> torch.Tensor:
+    """``(B, P)`` parameters with every control outside the kept groups reset to its default.
+
+    ``group_mask`` is ``(B, 3)`` (or ``(3,)``) of 0/1 per group (lighting, global, specific).
+    """
+    keep = group_mask.to(params.dtype).reshape(-1, len(GROUPS))[:, PARAM_GROUP_IDS.to(params.device)]
+    return params * keep + default_params(dtype=params.dtype).to(params.device) * (1 - keep)

@@ -1,0 +1,46 @@
+"""`save_pretrained` / `from_pretrained` for our models: a folder with ``config.json`` and
+``model.safetensors``, as Hugging Face does, so weights load offline with no pickle."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .errors import VeraRetouchError
+
+T = TypeVar("T", bound="PretrainedMixin")
+
+
+class PretrainedMixin:
+    """Mix into an ``nn.Module`` whose ``__init__`` takes one dataclass ``config``."""
+
+    config_class: ClassVar[type]
+    config: object
+
+    def save_pretrained(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = {"model": type(self).__name__, **dataclasses.asdict(self.config)}
+        (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        state = {name: tensor.detach().contiguous().cpu() for name, tensor in self.state_dict().items()}
+        save_file(state, str(folder / "model.safetensors"))
+        return folder
+
+    @classmethod
+    def from_pretrained(cls: type[T], folder: str | Path) -> T:
+        folder = Path(folder)
+        try:
+            config = json.loads((folder / "config.json").read_text())
+            state = load_file(str(folder / "model.safetensors"))
+        except (OSError, ValueError) as error:
+            raise VeraRetouchError(f"{folder}: not a saved {cls.__name__} ({error})") from None
+        if config.pop("model", cls.__name__) != cls.__name__:
+            raise VeraRetouchError(f"{folder}: holds a different model than {cls.__name__}")
+        fields = {field.name for field in dataclasses.fields(cls.config_class)}
+        model = cls(cls.config_class(**{key: value for key, value in config.items() if key in fields}))
+        model.load_state_dict(state)
+        return model.eval()

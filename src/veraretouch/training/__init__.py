@@ -1,0 +1,1 @@
+"""Training loops (renderer + slider encoder first; planner and RL later)."""
