@@ -10,6 +10,7 @@ from typing import Callable
 
 from ..errors import PlanError
 from ..io.atomic import atomic_write_text
+from ..io.files import read_user_file
 from ..plan import Plan
 from .cube import read_cube, write_cube
 from .jsonplan import plan_from_json, plan_to_json
@@ -34,19 +35,7 @@ def read_plan(path: str | Path) -> Plan:
     """Read a plan from ``.json`` (ours or the VeraRetouch param file) or ``.xmp`` (Lightroom preset)."""
     source = Path(path)
     suffix = _suffix(source)
-    try:
-        size = source.stat().st_size
-        if size > MAX_PLAN_BYTES:
-            raise PlanError(f"{source}: too large for a plan file ({size} bytes)")
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise PlanError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise PlanError(f"{source}: is a directory, not a plan file") from None
-    except OSError as error:
-        raise PlanError(f"{source}: cannot read ({error.strerror})") from None
-    if not data.strip():
-        raise PlanError(f"{source}: empty file")
+    data = read_user_file(source, PlanError, "a plan file", MAX_PLAN_BYTES)
     try:
         return _READERS[suffix](data)
     except PlanError as error:

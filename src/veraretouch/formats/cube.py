@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import PlanError
 from ..io.atomic import atomic_write_text
+from ..io.files import read_user_file
 
 MAX_SIZE = 256
 """Largest grid read (256^3 entries); larger sizes are refused before allocating."""
@@ -103,14 +104,11 @@ def parse_cube(text: str) -> np.ndarray:
 def read_cube(path: str | Path) -> np.ndarray:
     """Read a ``.cube`` file into a float32 ``lut[r, g, b]`` of shape ``(N, N, N, 3)``."""
     target = Path(path)
+    data = read_user_file(target, PlanError, "a .cube file")
     try:
-        text = target.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise PlanError(f"{target}: no such file") from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PlanError(f"{target}: not a text .cube file (not UTF-8)") from None
-    except OSError as error:
-        raise PlanError(f"{target}: cannot read ({error.strerror})") from None
     try:
         return parse_cube(text)
     except PlanError as error:

@@ -25,6 +25,7 @@ from .decode import DECODERS, sniff_format
 from .encode import ENCODERS
 from .exif import UPRIGHT_VIEWS, exif_without_orientation
 from .fileformats import FORMAT_NAMES, SUFFIXES
+from .files import read_user_file
 from .icc import usable_profile
 
 DEFAULT_MAX_PIXELS = 150_000_000
@@ -130,7 +131,7 @@ def _one_line(error: BaseException) -> str:
 def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     """Decode ``path`` into an upright sRGB `Photo`; any failure is a one-line `ImageReadError`."""
     source = Path(path)
-    data = _file_bytes(source)
+    data = read_user_file(source, ImageReadError, "an image file")
     file_format = sniff_format(source, data)
     try:
         decoded = DECODERS[file_format](source, data, max_pixels)
@@ -146,20 +147,6 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         alpha = None if alpha is None else np.ascontiguousarray(orient(alpha))
     exif = decoded.exif if orient is None else exif_without_orientation(decoded.exif)
     return Photo(np.ascontiguousarray(pixels), alpha, file_format, exif, icc_profile, source)
-
-
-def _file_bytes(source: Path) -> bytes:
-    try:
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise ImageReadError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise ImageReadError(f"{source}: is a directory, not an image file") from None
-    except OSError as error:
-        raise ImageReadError(f"{source}: cannot read the file ({error.strerror or _one_line(error)})") from None
-    if not data:
-        raise ImageReadError(f"{source}: empty file")
-    return data
 
 
 def _pixels_to_srgb(source: Path, pixels: np.ndarray, icc_profile: bytes | None) -> tuple[np.ndarray, bytes | None]:
