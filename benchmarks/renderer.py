@@ -1,0 +1,127 @@
+"""Renderer benchmark: param fidelity (whole images, held-out photos), group decoupling, and speed.
+
+Run: ``.venv/bin/python benchmarks/renderer.py [--weights DIR] [--plans 40]``. Uses the shipped
+weights unless ``--weights`` names a training run folder (with ``renderer/`` and
+``slider_encoder/``). Photos: the held-out split of ../shared/photos (never trained on), else
+scikit-image's bundled photos. Writes benchmarks/results/renderer.json and prints Markdown.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from veraretouch.data.colors import photo_paths
+from veraretouch.data.plans import is_held_out, preset_plans, sample_paper_plans
+from veraretouch.encoders import SliderEncoder
+from veraretouch.evaluation import psnr
+from veraretouch.lut import apply_lut
+from veraretouch.operators import render
+from veraretouch.parameters import GROUPS, restrict_to_groups
+from veraretouch.renderer import RetouchRenderer
+from veraretouch.weights import shipped
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def held_out_photos(size: int = 384) -> list[torch.Tensor]:
+    paths = [p for p in photo_paths(SHARED / "photos") if is_held_out(p)] if (SHARED / "photos").is_dir() else []
+    images = [Image.open(p).convert("RGB") for p in paths]
+    if not images:
+        from skimage import data
+
+        images = [Image.fromarray(d) for d in (data.astronaut(), data.coffee(), data.chelsea())]
+    tensors = []
+    for image in images:
+        image.thumbnail((size, size), Image.LANCZOS)
+        tensors.append(torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)[None].float() / 255)
+    return tensors
+
+
+def fidelity(renderer, encoder, photos, params, masks=None) -> list[float]:
+    """PSNR of renderer(photo, encoder(plan)) against the operators, per (photo, plan)."""
+    scores = []
+    with torch.no_grad():
+        latents = encoder(params)
+        targets_params = params if masks is None else restrict_to_groups(params, masks)
+        for photo in photos:
+            batch = params.shape[0]
+            image = photo.expand(batch, -1, -1, -1)
+            target = render(image, targets_params, compute_dtype=torch.float32)
+            predicted = renderer(image, latents, masks)
+            scores.extend(psnr(predicted, target).clamp(max=99.0).tolist())
+    return scores
+
+
+def summary(scores: list[float]) -> dict[str, float]:
+    return {"mean": float(np.mean(scores)), "p5": float(np.percentile(scores, 5)), "count": len(scores)}
+
+
+def speed(renderer, encoder) -> dict[str, float]:
+    """24 MP through the baked LUT (bake included) vs the direct MLP on 4 MP, scaled to 24 MP."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (4000, 6000, 3), dtype=np.uint8)
+    smooth = np.asarray(Image.fromarray(pixels[::8, ::8]).resize((6000, 4000), Image.BILINEAR))
+    latents = encoder(sample_paper_plans(1, torch.Generator().manual_seed(3)))
+    renderer.bake_lut(latents)  # warm-up
+    lut_times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        apply_lut(smooth, renderer.bake_lut(latents))
+        lut_times.append(time.perf_counter() - start)
+    four_mp = torch.from_numpy(smooth[:2000, :2000].copy()).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        start = time.perf_counter()
+        for rows in range(0, 2000, 100):
+            renderer(four_mp[:, :, rows:rows + 100], latents)
+        direct = (time.perf_counter() - start) * 6.0
+    lut = statistics.median(lut_times)
+    return {"lut_24mp_s": lut, "direct_24mp_s_scaled": direct, "speedup": direct / lut,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument("--plans", type=int, default=40)
+    args = parser.parse_args()
+    renderer_dir = args.weights / "renderer" if args.weights else shipped("renderer")
+    encoder_dir = args.weights / "slider_encoder" if args.weights else shipped("slider_encoder")
+    renderer, encoder = RetouchRenderer.from_pretrained(renderer_dir), SliderEncoder.from_pretrained(encoder_dir)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    photos = held_out_photos()
+    generator = torch.Generator().manual_seed(2026)
+    paper = sample_paper_plans(args.plans, generator)
+    results = {"photos": len(photos), "plans": args.plans,
+               "paper": summary(fidelity(renderer, encoder, photos, paper))}
+    for index, group in enumerate(GROUPS):
+        mask = torch.zeros(len(GROUPS))
+        mask[index] = 1.0
+        results[f"paper_only_{group}"] = summary(fidelity(renderer, encoder, photos, paper, mask.expand(args.plans, -1)))
+    if (SHARED / "presets").is_dir():
+        held_out, _ = preset_plans(SHARED / "presets", "held_out")
+        results["held_out_presets"] = summary(fidelity(renderer, encoder, photos, held_out))
+    results["speed"] = speed(renderer, encoder)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "renderer.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\n{results['photos']} held-out photos (long side 384), {args.plans} paper-distribution plans\n")
+    print("| set | mean PSNR (dB) | 5th percentile | pairs |\n|---|---|---|---|")
+    for key, value in results.items():
+        if isinstance(value, dict) and "mean" in value:
+            print(f"| {key} | {value['mean']:.2f} | {value['p5']:.2f} | {value['count']} |")
+    s = results["speed"]
+    print(f"\n24 MP through the baked 65^3 LUT (bake included): {s['lut_24mp_s']:.3f} s median; direct MLP "
+          f"(4 MP x 6): {s['direct_24mp_s_scaled']:.1f} s; speed-up {s['speedup']:.0f}x; peak RSS {s['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
