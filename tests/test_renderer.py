@@ -107,3 +107,20 @@ def test_group_features_are_zero_for_the_identity_and_restriction_resets_other_g
     only_colour = restrict_to_groups(params, torch.tensor([0.0, 1.0, 0.0]))
     plan = Plan.from_tensor(only_colour[0])
     assert plan.values == {"Saturation": 30.0} and set(plan.curves) == {"ToneCurvePV2012Red"}
+
+
+def test_shipped_weights_load_and_follow_the_operators(sample_rgb):
+    """The weights inside the package reproduce a moderate plan closely on a photo (see the model card)."""
+    from veraretouch.evaluation import psnr
+    from veraretouch.operators import render
+    from veraretouch.weights import load_renderer, load_slider_encoder
+
+    renderer, encoder = load_renderer(), load_slider_encoder()
+    image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
+    plan = Plan({"Exposure2012": 0.5, "Contrast2012": 20, "Highlights2012": -30, "IncrementalTemperature": 15,
+                 "Vibrance": 10, "HueAdjustmentOrange": -10, "SaturationAdjustmentBlue": 20}).to_tensor()[None]
+    with torch.no_grad():
+        predicted = renderer(image, encoder(plan))
+        identity = renderer(image, encoder(default_params(1)))
+    assert psnr(predicted, render(image, plan)).item() > 30.0
+    assert (identity - image).abs().max() < 1e-6
