@@ -8,7 +8,8 @@ Prints Markdown tables and writes benchmarks/results/fitting.json.
   astronaut, coffee and chelsea (cropped to 4:3, ``--side`` wide). Target: mean PSNR >= 35 dB. Each pair is
   fitted alone (the time a user waits) and all of them together in one batched fit.
 - Real presets: ``--presets`` Lightroom presets from ../shared/presets, drawn with a fixed seed
-  (none was used to tune the fitter), each rendered on a photo from ../shared/photos, fitted with
+  (none was used to tune the fitter; unreadable ones and those that change nothing we model are
+  passed over), each rendered on a photo from ../shared/photos, fitted with
   the sliders alone and with the extensions (colour grading and point curves). Skipped when the
   folders are absent.
 
@@ -32,6 +33,7 @@ import torch
 from PIL import Image, ImageOps
 
 from veraretouch import Plan
+from veraretouch.errors import PlanError
 from veraretouch.fitting import DEFAULT_SAMPLE_PIXELS, DEFAULT_STEPS, fit_plan, rendered_psnr
 from veraretouch.operators import render
 from veraretouch.parameters import HSL_BANDS, SLIDERS, default_params, param_index
@@ -99,6 +101,8 @@ def slider_pairs(args) -> dict:
         fitted = fit_one(before, after, args)
         plan = fitted.pop("plan")
         reference = rendered_psnr(before, after, [Plan.from_tensor(params[0])])[0]
+        print(f"  slider plan {len(rows) + 1}: {fitted['psnr']:5.1f} dB (true plan {reference:5.1f} dB), "
+              f"{fitted['seconds']:.1f} s", flush=True)
         rows.append({**fitted, "true_plan_psnr": reference, "gap_db": reference - fitted["psnr"],
                      "exposure_error_ev": abs(plan.get("Exposure2012") - float(params[0, 0])),
                      "temperature_error": abs(plan.get("IncrementalTemperature")
@@ -124,9 +128,18 @@ def real_presets(args) -> dict | None:
     if not presets or not photos or args.presets == 0:
         return None
     rng = random.Random(args.seed)
+    rng.shuffle(presets)
     rows = []
-    for preset in rng.sample(presets, min(args.presets, len(presets))):
-        plan = Plan.from_file(preset)
+    for preset in presets:
+        if len(rows) == args.presets:
+            break
+        try:
+            plan = Plan.from_file(preset)
+        except PlanError as error:
+            print(f"  skipped: {error}")
+            continue
+        if plan.is_identity():  # nothing we model (a reset, a vignette, grain): nothing to fit
+            continue
         photo = photos[rng.randrange(len(photos))]
         with Image.open(photo) as image:
             before = to_tensor(image, args.side)
