@@ -10,25 +10,33 @@ from veraretouch.lut import apply_lut
 from veraretouch.parameters import GROUPS, default_params, param_index, restrict_to_groups
 from veraretouch.plan import Plan
 from veraretouch.renderer import RendererConfig, RetouchRenderer
+from veraretouch.renderer.model import pixel_features
 
 torch.manual_seed(0)
 SMALL = RendererConfig(hidden_widths=[32, 32], group_dim=8)
+VARIANTS = {
+    "paper-bias": SMALL,
+    "film-hue": RendererConfig(hidden_widths=[32, 32], group_dim=8, modulation="film", hue_harmonics=4),
+}
+variants = pytest.mark.parametrize("config", VARIANTS.values(), ids=VARIANTS.keys())
 
 
 def random_latents(batch: int = 2, config: RendererConfig = SMALL) -> torch.Tensor:
     return torch.randn(batch, config.latent_dim)
 
 
-def test_zero_latents_or_all_groups_masked_are_the_exact_identity():
-    renderer = RetouchRenderer(SMALL)
+@variants
+def test_zero_latents_or_all_groups_masked_are_the_exact_identity(config):
+    renderer = RetouchRenderer(config)
     image = torch.rand(2, 3, 16, 16)
-    assert (renderer(image, torch.zeros(2, SMALL.latent_dim)) - image).abs().max() < 1e-6
-    assert (renderer(image, random_latents(), torch.zeros(3)) - image).abs().max() < 1e-6
+    assert (renderer(image, torch.zeros(2, config.latent_dim)) - image).abs().max() < 1e-6
+    assert (renderer(image, random_latents(2, config), torch.zeros(3)) - image).abs().max() < 1e-6
 
 
-def test_masking_a_group_equals_zeroing_its_latent():
-    renderer = RetouchRenderer(SMALL)
-    image, latents = torch.rand(2, 3, 8, 8), random_latents()
+@variants
+def test_masking_a_group_equals_zeroing_its_latent(config):
+    renderer = RetouchRenderer(config)
+    image, latents = torch.rand(2, 3, 8, 8), random_latents(2, config)
     mask = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
     zeroed = latents.clone().reshape(2, 3, -1)
     zeroed[0, 1] = 0
@@ -36,10 +44,12 @@ def test_masking_a_group_equals_zeroing_its_latent():
     assert torch.allclose(renderer(image, latents, mask), renderer(image, zeroed.reshape(2, -1)), atol=1e-6)
 
 
-def test_renderer_is_pointwise_and_differentiable():
-    renderer = RetouchRenderer(SMALL)
+@variants
+def test_renderer_is_pointwise_and_differentiable(config):
+    renderer = RetouchRenderer(config)
     image = torch.rand(1, 3, 8, 8)
-    latents = random_latents(1).requires_grad_(True)
+    image[0, :, 0, :3] = 0.5  # neutral pixels: hue features must stay finite there
+    latents = random_latents(1, config).requires_grad_(True)
     out = renderer(image, latents)
     order = torch.randperm(64)
     shuffled = renderer(image.reshape(1, 3, -1)[:, :, order].reshape(1, 3, 8, 8), latents)
@@ -48,16 +58,53 @@ def test_renderer_is_pointwise_and_differentiable():
     assert torch.isfinite(latents.grad).all() and latents.grad.abs().sum() > 0
 
 
-def test_baked_lut_matches_the_direct_mlp(sample_rgb):
-    renderer = RetouchRenderer(SMALL)
-    latents = random_latents(1) * 0.5
+def test_hue_features_are_continuous_through_the_neutral_axis():
+    grey = torch.full((1, 1, 3), 0.4)
+    nearly = grey + torch.tensor([1e-4, 0.0, -1e-4])
+    features = pixel_features(torch.cat([grey, nearly], dim=1), 6)
+    assert features.shape == (1, 2, 15)
+    assert torch.equal(features[..., :3], torch.cat([grey, nearly], dim=1))
+    assert (features[0, 0, 3:]).abs().max() == 0
+    assert (features[0, 1] - features[0, 0]).abs().max() < 20 * 1e-4  # slope bounded by ~1 / HUE_FADE_CHROMA
+
+
+def test_unknown_renderer_options_are_refused():
+    with pytest.raises(ValueError, match="modulation"):
+        RendererConfig(modulation="gates")
+    with pytest.raises(ValueError, match="hue_harmonics"):
+        RendererConfig(hue_harmonics=-1)
+
+
+def lut_error(renderer: RetouchRenderer, latents: torch.Tensor, sample_rgb: np.ndarray) -> np.ndarray:
+    """8-bit |LUT render - direct MLP render| per pixel and channel."""
     lut = renderer.bake_lut(latents, size=65)
     fast = apply_lut(sample_rgb.copy(), lut).astype(np.float64)
     image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
         direct = renderer(image, latents)[0].permute(1, 2, 0).numpy() * 255
-    error = np.abs(fast - np.round(direct))
+    return np.abs(fast - np.round(direct))
+
+
+def test_baked_lut_matches_the_direct_mlp(sample_rgb):
+    """Untrained, RGB-only: the MLP is piecewise linear with moderate slopes, any latents bake well."""
+    error = lut_error(RetouchRenderer(SMALL), random_latents(1) * 0.5, sample_rgb)
     assert error.max() <= 2 and error.mean() <= 0.25, (error.max(), error.mean())
+
+
+def test_shipped_renderer_bakes_within_two_levels_of_the_direct_mlp(sample_rgb):
+    """With hue features an untrained MLP can be steep near grey (random gains on steep
+    features); the trained one must bake within the issue's bound on real edits."""
+    from veraretouch.weights import load_renderer, load_slider_encoder
+
+    renderer, encoder = load_renderer(), load_slider_encoder()
+    plans = [Plan({"Exposure2012": 0.7, "Contrast2012": 30, "Shadows2012": 40, "Vibrance": 25}),
+             Plan({"HueAdjustmentRed": 40, "SaturationAdjustmentOrange": -50, "LuminanceAdjustmentBlue": -60,
+                   "IncrementalTemperature": -20})]
+    for plan in plans:
+        with torch.no_grad():
+            latents = encoder(plan.to_tensor()[None])
+        error = lut_error(renderer, latents, sample_rgb)
+        assert error.max() <= 2 and error.mean() <= 0.25, (plan.values, error.max(), error.mean())
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -15,18 +15,25 @@ from PIL import Image
 from ..interfaces.batch import IMAGE_SUFFIXES
 
 
-def photo_color_pool(paths: list[Path], pixels_per_photo: int = 65536, seed: int = 0) -> torch.Tensor:
-    """``(len(paths) * pixels_per_photo, 3)`` colours sampled from each photo's downsized pixels."""
-    rng = np.random.default_rng(seed)
-    chunks = []
+def photo_thumbnails(paths: list[Path], side: int = 256) -> torch.Tensor:
+    """``(len(paths), 3, side, side)`` sRGB thumbnails (whole photo, squashed to a square: the
+    renderer and the reference encoder look at colours, not shapes)."""
+    thumbnails = []
     for path in paths:
         with Image.open(path) as image:
-            image.draft("RGB", (512, 512))
-            rgb = np.asarray(image.convert("RGB").resize((256, 256), Image.BILINEAR)).reshape(-1, 3)
-        chunks.append(rgb[rng.integers(0, len(rgb), pixels_per_photo)])
-    if not chunks:
-        return torch.empty(0, 3)
-    return torch.from_numpy(np.concatenate(chunks)).float() / 255.0
+            image.draft("RGB", (2 * side, 2 * side))
+            thumbnails.append(np.asarray(image.convert("RGB").resize((side, side), Image.BILINEAR)))
+    if not thumbnails:
+        return torch.empty(0, 3, side, side)
+    return torch.from_numpy(np.stack(thumbnails)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def photo_color_pool(paths: list[Path], pixels_per_photo: int = 65536, seed: int = 0) -> torch.Tensor:
+    """``(len(paths) * pixels_per_photo, 3)`` colours sampled from each photo's 256x256 thumbnail."""
+    rng = np.random.default_rng(seed)
+    thumbnails = photo_thumbnails(paths).flatten(2).transpose(1, 2)
+    chunks = [pixels[torch.from_numpy(rng.integers(0, len(pixels), pixels_per_photo))] for pixels in thumbnails]
+    return torch.cat(chunks) if chunks else torch.empty(0, 3)
 
 
 def photo_paths(folder: str | Path) -> list[Path]:

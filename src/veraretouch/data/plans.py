@@ -73,3 +73,21 @@ def preset_plans(folder: str | Path, split: str = "train", held_out_share: float
     if not rows:
         return default_params(0), names
     return torch.stack(rows), names
+
+
+class PlanMixture:
+    """The training mixture of plans: ``paper_share`` paper Gaussians, ``uniform_share`` wide
+    uniform, the rest real presets (paper Gaussians instead when there are no presets)."""
+
+    def __init__(self, presets: torch.Tensor | None = None, paper_share: float = 0.45, uniform_share: float = 0.30) -> None:
+        self.presets = presets if presets is not None else default_params(0)
+        self.paper_share, self.uniform_share = paper_share, uniform_share
+
+    def sample(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """``(count, P)`` plans, in the order paper, uniform, presets."""
+        uniform = int(count * self.uniform_share)
+        presets = count - int(count * self.paper_share) - uniform if len(self.presets) else 0
+        parts = [sample_paper_plans(count - uniform - presets, generator), sample_uniform_plans(uniform, generator)]
+        if presets:
+            parts.append(self.presets[torch.randint(0, len(self.presets), (presets,), generator=generator)])
+        return torch.cat(parts)

@@ -68,7 +68,16 @@ class Photo:
 
     def to_tensor(self) -> torch.Tensor:
         """(1, 3, H, W) float32 in [0, 1] = level / (2**depth - 1); grey is replicated to 3 channels."""
-        levels = torch.from_numpy(np.require(self.pixels, requirements=["C", "W"]))
+        return self._tensor_of(self.pixels)
+
+    def preview_tensor(self, max_side: int = 512) -> torch.Tensor:
+        """Every k-th pixel in both directions (k = ceil(long side / max_side)) as `to_tensor`
+        does: a cheap, unbiased sample of the photo's colours for encoders and fitting."""
+        step = max(1, -(-max(self.pixels.shape[:2]) // max_side))
+        return self._tensor_of(self.pixels[::step, ::step])
+
+    def _tensor_of(self, pixels: np.ndarray) -> torch.Tensor:
+        levels = torch.from_numpy(np.require(pixels, requirements=["C", "W"]))
         channels_first = levels.permute(2, 0, 1).expand(3, -1, -1)
         image = channels_first.to(torch.float32, memory_format=torch.contiguous_format)
         return image.mul_(1.0 / self._max_level).unsqueeze(0)

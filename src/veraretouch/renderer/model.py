@@ -1,8 +1,13 @@
 """The Retouch Renderer (paper §Retouch Renderer): RGB -> RGB per pixel, conditioned on latents.
 
-Each hidden layer is ``LayerNorm(ReLU(W h)) + V ReLU(z)``: the control latent ``z`` (three groups,
-lighting / global colour / specific colour, concatenated) adds a bias to every hidden layer. A
-group mask zeroes groups, which is how aspects are switched off.
+Each hidden layer is ``LayerNorm(ReLU(W h)) + V ReLU(z)`` as in the paper: the control latent
+``z`` (three groups, lighting / global colour / specific colour, concatenated) adds a bias to
+every hidden layer. Two options go beyond the paper, both measured in docs/benchmarks.md:
+``modulation="film"`` also scales each hidden layer by ``1 + U ReLU(z)`` (FiLM), and
+``hue_harmonics=K`` feeds the MLP fixed pointwise features besides RGB (the first K hue
+harmonics, faded to zero at the neutral axis, see `pixel_features`), because HSL edits are
+functions of hue that a ReLU MLP on raw RGB approximates poorly. A group mask zeroes groups, which is how aspects are
+switched off.
 
 Identity is exact by construction: the output is ``x + D(x, z) - D(x, 0)``, so zero latents (or
 every group masked) return the input colour bit for bit, and the network only ever learns the
@@ -20,6 +25,7 @@ import torch
 from torch import nn
 
 from ..lut.bake import bake_lut_tensor
+from ..operators.colorspace import chroma_and_hue
 from ..parameters import GROUPS
 from ..pretrained import PretrainedMixin
 
@@ -30,10 +36,47 @@ class RendererConfig:
 
     hidden_widths: list[int] = field(default_factory=lambda: [128, 128, 128])
     group_dim: int = 64
+    modulation: str = "bias"
+    hue_harmonics: int = 0
+
+    def __post_init__(self) -> None:
+        if self.modulation not in ("bias", "film"):
+            raise ValueError(f"modulation must be 'bias' or 'film', not {self.modulation!r}")
+        if self.hue_harmonics < 0:
+            raise ValueError("hue_harmonics must be >= 0")
+
+    @property
+    def input_dim(self) -> int:
+        return 3 + 2 * self.hue_harmonics
 
     @property
     def latent_dim(self) -> int:
         return self.group_dim * len(GROUPS)
+
+
+HUE_FADE_CHROMA = 0.1
+_OPPONENT = torch.tensor([[1.0, -1.0, 0.0], [1.0, 1.0, -2.0]]) / torch.tensor([[2.0 ** 0.5], [6.0 ** 0.5]])
+
+
+def pixel_features(colors: torch.Tensor, hue_harmonics: int) -> torch.Tensor:
+    """``(..., 3)`` sRGB colours -> ``(..., 3 + 2K)``: the colour, then hue harmonics
+    ``w_k cos(k h), w_k sin(k h)``, k = 1..K, of the opponent axes ``(R - G) / sqrt 2`` and
+    ``(R + G - 2B) / sqrt 6`` (chroma C, hue h), faded by ``w_k = (C / (C + 0.1))^k``.
+
+    The fade makes each harmonic a smooth function of RGB everywhere (near the neutral axis it
+    is a degree-k polynomial in the opponent axes), so an edit of these features still bakes into
+    a 65^3 LUT within a fraction of a level; sharper features (OKLab hue, a C^2 fade) did not.
+    """
+    if hue_harmonics == 0:
+        return colors
+    opponent = colors @ _OPPONENT.to(colors).T
+    o1, o2 = opponent[..., 0], opponent[..., 1]
+    chroma, hue = chroma_and_hue(o1, o2)
+    fade = chroma / (chroma + HUE_FADE_CHROMA)
+    orders = torch.arange(1, hue_harmonics + 1, dtype=colors.dtype, device=colors.device)
+    weights = fade[..., None] ** orders
+    angles = hue[..., None] * orders
+    return torch.cat([colors, weights * torch.cos(angles), weights * torch.sin(angles)], dim=-1)
 
 
 class RetouchRenderer(nn.Module, PretrainedMixin):
@@ -42,10 +85,12 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
     def __init__(self, config: RendererConfig | None = None) -> None:
         super().__init__()
         self.config = config or RendererConfig()
-        widths = [3, *self.config.hidden_widths]
+        widths = [self.config.input_dim, *self.config.hidden_widths]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
         self.norms = nn.ModuleList(nn.LayerNorm(width) for width in widths[1:])
         self.latent_biases = nn.ModuleList(nn.Linear(self.config.latent_dim, width, bias=False) for width in widths[1:])
+        if self.config.modulation == "film":
+            self.latent_scales = nn.ModuleList(nn.Linear(self.config.latent_dim, width, bias=False) for width in widths[1:])
         self.head = nn.Linear(widths[-1], 3)
 
     def mask_latents(self, latents: torch.Tensor, group_mask: torch.Tensor | None) -> torch.Tensor:
@@ -57,11 +102,14 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
 
     def raw(self, colors: torch.Tensor, latents: torch.Tensor | None) -> torch.Tensor:
         """``D(x, z)`` for colours ``(B, N, 3)`` and latents ``(B, 3d)``; ``None`` means z = 0."""
-        hidden = colors
-        for layer, norm, latent_bias in zip(self.layers, self.norms, self.latent_biases):
+        hidden = pixel_features(colors, self.config.hue_harmonics)
+        active = None if latents is None else torch.relu(latents)
+        for index, (layer, norm) in enumerate(zip(self.layers, self.norms)):
             hidden = norm(torch.relu(layer(hidden)))
-            if latents is not None:
-                hidden = hidden + latent_bias(torch.relu(latents)).unsqueeze(1)
+            if active is not None:
+                if self.config.modulation == "film":
+                    hidden = hidden * (1 + self.latent_scales[index](active).unsqueeze(1))
+                hidden = hidden + self.latent_biases[index](active).unsqueeze(1)
         return self.head(hidden)
 
     def render_colors(self, colors: torch.Tensor, latents: torch.Tensor, group_mask: torch.Tensor | None = None,

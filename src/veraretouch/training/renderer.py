@@ -7,54 +7,40 @@ which teaches decoupling), draws colours (photo pixels + uniform cube) shared by
 regresses the renderer's output on the operators' render. Pointwise models need no images:
 colours are the whole story, and a step costs milliseconds.
 
-Resumable: ``checkpoint.pt`` (models, optimiser, step, RNG) every ``checkpoint_every`` steps;
-``log.csv`` with losses and held-out PSNR; ``loss.png`` at the end.
+Resumable (`veraretouch.training.loop`): ``checkpoint.pt`` (models, optimiser, step, RNG),
+``log.csv`` with losses and held-out PSNR, ``loss.png``.
 """
 from __future__ import annotations
 
-import csv
-import dataclasses
-import json
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..data.colors import photo_color_pool, photo_paths, sample_colors
-from ..data.plans import is_held_out, preset_plans, sample_paper_plans, sample_uniform_plans
+from ..data.plans import PlanMixture, is_held_out, preset_plans, sample_paper_plans
 from ..encoders import SliderEncoder, SliderEncoderConfig
 from ..operators import render
 from ..parameters import GROUPS, restrict_to_groups
 from ..renderer import RendererConfig, RetouchRenderer
+from .loop import ResumableTrainer, ScheduleConfig
 
 
 @dataclass
-class RendererTrainingConfig:
-    steps: int = 12000
+class RendererTrainingConfig(ScheduleConfig):
+    steps: int = 10000
     plans_per_step: int = 32
     colors_per_step: int = 1024
-    learning_rate: float = 2e-3
-    final_learning_rate: float = 2e-5
-    warmup_steps: int = 300
     masked_share: float = 0.35
     paper_share: float = 0.45
     uniform_share: float = 0.30
-    eval_every: int = 500
-    checkpoint_every: int = 500
-    seed: int = 0
     hidden_widths: tuple[int, ...] = (128, 128, 128)
     group_dim: int = 64
+    modulation: str = "film"
+    hue_harmonics: int = 6
     encoder_hidden: int = 256
-
-
-def _learning_rate(config: RendererTrainingConfig, step: int) -> float:
-    """Linear warm-up, then cosine decay to ``final_learning_rate``."""
-    if step < config.warmup_steps:
-        return config.learning_rate * (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (1 + math.cos(math.pi * progress))
+    eval_plans: int = 64
+    eval_colors: int = 4096
 
 
 def sample_group_masks(count: int, masked_share: float, generator: torch.Generator) -> torch.Tensor:
@@ -66,14 +52,18 @@ def sample_group_masks(count: int, masked_share: float, generator: torch.Generat
     return torch.where(masked[:, None], bits, masks)
 
 
-class RendererTrainer:
+class RendererTrainer(ResumableTrainer):
     """Owns the models, data sources, optimiser and the training state of one run folder."""
+
+    description = "train renderer"
+    metric_names = ("psnr_paper", "psnr_presets")
 
     def __init__(self, out: Path, photos: Path | None, presets: Path | None, config: RendererTrainingConfig) -> None:
         self.out, self.config = Path(out), config
         self.out.mkdir(parents=True, exist_ok=True)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.renderer = RetouchRenderer(RendererConfig(list(config.hidden_widths), config.group_dim))
+        self.renderer = RetouchRenderer(RendererConfig(list(config.hidden_widths), config.group_dim,
+                                                        config.modulation, config.hue_harmonics))
         self.encoder = SliderEncoder(SliderEncoderConfig(config.group_dim, config.encoder_hidden))
         self.optimizer = torch.optim.Adam([*self.renderer.parameters(), *self.encoder.parameters()], lr=config.learning_rate)
         self.step = 0
@@ -82,18 +72,14 @@ class RendererTrainer:
         self.eval_pool = photo_color_pool([p for p in paths if is_held_out(p)], pixels_per_photo=8192, seed=1)
         self.train_presets = preset_plans(presets, "train")[0] if presets else torch.empty(0)
         self.eval_presets = preset_plans(presets, "held_out")[0] if presets else torch.empty(0)
+        self.plans = PlanMixture(self.train_presets, config.paper_share, config.uniform_share)
+        self.models = {"renderer": self.renderer, "encoder": self.encoder}
 
-    # ------------------------------------------------------------------ data
-    def sample_plans(self, count: int) -> torch.Tensor:
-        config, generator = self.config, self.generator
-        paper = int(count * config.paper_share)
-        uniform = int(count * config.uniform_share)
-        presets = count - paper - uniform if len(self.train_presets) else 0
-        parts = [sample_paper_plans(paper + (count - paper - uniform - presets), generator),
-                 sample_uniform_plans(uniform, generator)]
-        if presets:
-            parts.append(self.train_presets[torch.randint(0, len(self.train_presets), (presets,), generator=generator)])
-        return torch.cat(parts)
+    def training_loss(self) -> torch.Tensor:
+        params = self.plans.sample(self.config.plans_per_step, self.generator)
+        masks = sample_group_masks(len(params), self.config.masked_share, self.generator)
+        colors = sample_colors(self.train_pool, self.config.colors_per_step, self.generator)
+        return self.loss(params, masks, colors)
 
     def loss(self, params: torch.Tensor, masks: torch.Tensor, colors: torch.Tensor) -> torch.Tensor:
         """Mean L1 between the renderer and the operators on ``(K, 3)`` colours shared by the batch."""
@@ -108,16 +94,15 @@ class RendererTrainer:
         predicted = self.renderer.render_colors(colors[None].expand(batch, -1, -1), latents, masks, base=base)
         return (predicted - target).abs().mean()
 
-    # ------------------------------------------------------------------ loop
     def evaluate(self) -> dict[str, float]:
         """Held-out PSNR (dB) on held-out photo colours: paper plans, and held-out presets."""
         generator = torch.Generator().manual_seed(1234)
         pool = self.eval_pool if len(self.eval_pool) else torch.rand(8192, 3, generator=generator)
-        colors = pool[torch.randint(0, len(pool), (4096,), generator=generator)]
+        colors = pool[torch.randint(0, len(pool), (self.config.eval_colors,), generator=generator)]
         results = {}
-        sets = {"paper": sample_paper_plans(64, generator)}
+        sets = {"paper": sample_paper_plans(self.config.eval_plans, generator)}
         if len(self.eval_presets):
-            sets["presets"] = self.eval_presets[:64]
+            sets["presets"] = self.eval_presets[:self.config.eval_plans]
         with torch.no_grad():
             for name, params in sets.items():
                 batch = params.shape[0]
@@ -128,102 +113,18 @@ class RendererTrainer:
                 results[f"psnr_{name}"] = float((10 * torch.log10(1 / mse)).mean())
         return results
 
-    def save_checkpoint(self) -> None:
-        state = {"step": self.step, "renderer": self.renderer.state_dict(), "encoder": self.encoder.state_dict(),
-                 "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
-                 "config": dataclasses.asdict(self.config)}
-        tmp = self.out / "checkpoint.pt.tmp"
-        torch.save(state, tmp)
-        tmp.replace(self.out / "checkpoint.pt")
-
-    def resume(self) -> bool:
-        path = self.out / "checkpoint.pt"
-        if not path.exists():
-            return False
-        state = torch.load(path, weights_only=False)
-        self.renderer.load_state_dict(state["renderer"])
-        self.encoder.load_state_dict(state["encoder"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.step = state["step"]
-        return True
-
-    def train(self, progress: bool = True) -> None:
-        from tqdm import tqdm
-
-        config = self.config
-        log_path = self.out / "log.csv"
-        new_log = not log_path.exists()
-        started = time.perf_counter()
-        with open(log_path, "a", newline="") as handle:
-            log = csv.writer(handle)
-            if new_log:
-                log.writerow(["step", "loss", "learning_rate", "seconds", "psnr_paper", "psnr_presets"])
-            bar = tqdm(total=config.steps, initial=self.step, desc="train renderer", disable=not progress)
-            running = 0.0
-            while self.step < config.steps:
-                for group in self.optimizer.param_groups:
-                    group["lr"] = _learning_rate(config, self.step)
-                params = self.sample_plans(config.plans_per_step)
-                masks = sample_group_masks(len(params), config.masked_share, self.generator)
-                colors = sample_colors(self.train_pool, config.colors_per_step, self.generator)
-                loss = self.loss(params, masks, colors)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                self.step += 1
-                running = 0.98 * running + 0.02 * loss.item() if self.step > 1 else loss.item()
-                bar.update(1)
-                bar.set_postfix(loss=f"{running:.5f}")
-                if self.step % config.eval_every == 0 or self.step == config.steps:
-                    metrics = self.evaluate()
-                    log.writerow([self.step, f"{running:.6f}", f"{_learning_rate(config, self.step):.2e}",
-                                  f"{time.perf_counter() - started:.1f}", f"{metrics.get('psnr_paper', float('nan')):.2f}",
-                                  f"{metrics.get('psnr_presets', float('nan')):.2f}"])
-                    handle.flush()
-                if self.step % config.checkpoint_every == 0 or self.step == config.steps:
-                    self.save_checkpoint()
-            bar.close()
-        self.export()
-
-    def export(self) -> None:
-        """Weights as safetensors folders (``renderer/``, ``slider_encoder/``) and a loss plot."""
+    def export_models(self) -> None:
+        """Weights as safetensors folders: ``renderer/`` and ``slider_encoder/``."""
         self.renderer.save_pretrained(self.out / "renderer")
         self.encoder.save_pretrained(self.out / "slider_encoder")
-        (self.out / "training_config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2) + "\n")
-        plot_log(self.out / "log.csv", self.out / "loss.png")
-
-
-def plot_log(log_path: Path, out: Path) -> None:
-    """Loss and held-out PSNR against steps (skipped quietly when matplotlib is absent)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    rows = list(csv.DictReader(open(log_path)))
-    if not rows:
-        return
-    steps = [int(r["step"]) for r in rows]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.semilogy(steps, [float(r["loss"]) for r in rows])
-    left.set(xlabel="step", ylabel="L1 loss (smoothed)", title="training loss")
-    for key in ("psnr_paper", "psnr_presets"):
-        right.plot(steps, [float(r[key]) for r in rows], label=key.replace("psnr_", "held-out "))
-    right.set(xlabel="step", ylabel="PSNR (dB)", title="renderer vs operators")
-    right.legend()
-    figure.tight_layout()
-    figure.savefig(out, dpi=100)
-    plt.close(figure)
 
 
 def train_renderer(out: Path, photos: Path | None, presets: Path | None, config: RendererTrainingConfig,
-                   resume: bool = True, progress: bool = True) -> RendererTrainer:
+                   resume: bool = True, progress: bool = True, until: int | None = None,
+                   max_seconds: float | None = None) -> RendererTrainer:
     """Build a trainer for ``out`` (resuming its checkpoint when asked and present) and train it."""
     trainer = RendererTrainer(out, photos, presets, config)
     if resume and trainer.resume():
         print(f"resumed {out} at step {trainer.step}")
-    trainer.train(progress=progress)
+    trainer.train(progress=progress, until=until, max_seconds=max_seconds)
     return trainer

@@ -1,0 +1,75 @@
+"""`LatentEdit`: an edit held as control latents (from a reference example, later the planner),
+with what users do with any edit: render it at full resolution through a baked LUT, export it as
+a .cube, or turn it into slider values (an XMP preset) by fitting the operators to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..io.images import Photo
+from ..lut import apply_lut
+from ..lut.bake import lattice_rgb
+from ..parameters import GROUPS
+from .model import RetouchRenderer
+
+FIT_LATTICE = 17
+"""Colours of a 17^3 lattice join the photo's colours when fitting sliders to a latent edit, so
+the preset behaves like the edit on colours the example photo lacks."""
+
+
+@dataclass
+class LatentEdit:
+    """Latents ``(1, 3 * group_dim)`` for ``renderer``, an optional ``(3,)`` group mask (1 keeps
+    lighting / global colour / specific colour), and ``source``: how the edit was made."""
+
+    latents: torch.Tensor
+    renderer: RetouchRenderer
+    group_mask: torch.Tensor | None = None
+    source: dict = field(default_factory=dict)
+    _luts: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.latents = self.latents.detach().reshape(1, -1).float()
+        if self.latents.shape[1] != self.renderer.config.latent_dim:
+            raise ValueError(f"latents have {self.latents.shape[1]} values; this renderer takes {self.renderer.config.latent_dim}")
+        if self.group_mask is not None:
+            self.group_mask = torch.as_tensor(self.group_mask, dtype=torch.float32).reshape(len(GROUPS))
+
+    def render(self, image: torch.Tensor) -> torch.Tensor:
+        """Exact (direct MLP) render of ``(B, 3, H, W)`` images; differentiable in the image."""
+        mask = None if self.group_mask is None else self.group_mask[None]
+        return self.renderer(image, self.latents.expand(image.shape[0], -1), mask)
+
+    def lut(self, size: int = 65) -> np.ndarray:
+        """The edit as a read-only ``(N, N, N, 3)`` LUT ``[r, g, b]`` (baked once per size)."""
+        if size not in self._luts:
+            lut = self.renderer.bake_lut(self.latents, None if self.group_mask is None else self.group_mask[None], size)
+            lut.setflags(write=False)
+            self._luts[size] = lut
+        return self._luts[size]
+
+    def apply(self, photo: Photo, lut_size: int = 65, in_place: bool = False) -> Photo:
+        """Full-resolution render of a `Photo` through the baked LUT (see `veraretouch.apply_plan`)."""
+        pixels = photo.pixels if photo.pixels.shape[-1] == 3 else np.repeat(photo.pixels, 3, axis=-1)
+        writable = in_place and pixels is photo.pixels and pixels.flags.writeable and pixels.flags.c_contiguous
+        return photo.with_pixels(apply_lut(pixels, self.lut(lut_size), out=pixels if writable else None))
+
+    def fit_sliders(self, sample: torch.Tensor | None = None, extensions: bool = True, steps: int = 200):
+        """Slider values (a `FitResult`; ``.plan`` is the preset) whose operator render best matches
+        this edit on ``sample``'s colours (a ``(1, 3, H, W)`` image) plus a 17^3 colour lattice."""
+        from ..fitting import fit_plan
+
+        lattice = lattice_rgb(FIT_LATTICE).reshape(1, 3, -1, 1).float()
+        colors = lattice if sample is None else torch.cat([sample.reshape(1, 3, -1, 1).float(), lattice], dim=2)
+        with torch.no_grad():
+            target = self.render(colors)
+        return fit_plan(colors, target, extensions=extensions, steps=steps)
+
+    def to_record(self) -> dict:
+        """JSON-able description: source, kept groups and the latents (6 significant digits)."""
+        kept = list(GROUPS) if self.group_mask is None else [g for g, m in zip(GROUPS, self.group_mask.tolist()) if m]
+        return {"source": self.source, "groups": kept,
+                "latents": [float(f"{value:.6g}") for value in self.latents[0].tolist()]}

@@ -1,0 +1,152 @@
+"""The resumable training loop both trainers share: learning-rate schedule, checkpoints, a CSV
+log with held-out metrics, a plot, and stopping early (a step or a wall-time budget) without
+losing the schedule, so a long run can be done in several sessions.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+@dataclasses.dataclass
+class ScheduleConfig:
+    """Fields every training config has (subclasses add their own)."""
+
+    steps: int = 10000
+    learning_rate: float = 2e-3
+    final_learning_rate: float = 2e-5
+    warmup_steps: int = 300
+    eval_every: int = 500
+    checkpoint_every: int = 500
+    seed: int = 0
+
+
+def learning_rate_at(config: ScheduleConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to ``final_learning_rate`` at ``config.steps``."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (1 + math.cos(math.pi * progress))
+
+
+class ResumableTrainer:
+    """Subclasses set ``out``, ``config``, ``generator``, ``optimizer``, ``models`` (name -> module)
+    and ``metric_names``, and implement `training_loss`, `evaluate` and `export_models`."""
+
+    out: Path
+    config: ScheduleConfig
+    generator: torch.Generator
+    optimizer: torch.optim.Optimizer
+    models: dict[str, nn.Module]
+    metric_names: tuple[str, ...]
+    description = "train"
+    step = 0
+
+    def training_loss(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def evaluate(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def export_models(self) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ state
+    def save_checkpoint(self) -> None:
+        state = {"step": self.step, "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
+                 "config": dataclasses.asdict(self.config),
+                 **{name: model.state_dict() for name, model in self.models.items()}}
+        tmp = self.out / "checkpoint.pt.tmp"
+        torch.save(state, tmp)
+        tmp.replace(self.out / "checkpoint.pt")
+
+    def resume(self) -> bool:
+        """Load ``checkpoint.pt`` when present (models, optimiser, RNG, step)."""
+        path = self.out / "checkpoint.pt"
+        if not path.exists():
+            return False
+        state = torch.load(path, weights_only=False)
+        for name, model in self.models.items():
+            model.load_state_dict(state[name])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.step = state["step"]
+        return True
+
+    # ------------------------------------------------------------------ loop
+    def train(self, progress: bool = True, until: int | None = None, max_seconds: float | None = None) -> None:
+        """Train to ``config.steps``, or stop at step ``until`` or after ``max_seconds`` (the
+        schedule stays that of ``config.steps``, so resuming continues it), then export."""
+        from tqdm import tqdm
+
+        config = self.config
+        stop = min(config.steps, until or config.steps)
+        log_path = self.out / "log.csv"
+        new_log = not log_path.exists()
+        started = time.perf_counter()
+        with open(log_path, "a", newline="") as handle:
+            log = csv.writer(handle)
+            if new_log:
+                log.writerow(["step", "loss", "learning_rate", "seconds", *self.metric_names])
+            bar = tqdm(total=config.steps, initial=self.step, desc=self.description, disable=not progress)
+            running = None
+            while self.step < stop and (max_seconds is None or time.perf_counter() - started < max_seconds):
+                for group in self.optimizer.param_groups:
+                    group["lr"] = learning_rate_at(config, self.step)
+                loss = self.training_loss()
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                self.step += 1
+                running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+                bar.update(1)
+                bar.set_postfix(loss=f"{running:.5f}")
+                if self.step % config.eval_every == 0 or self.step == stop:
+                    metrics = self.evaluate()
+                    log.writerow([self.step, f"{running:.6f}", f"{learning_rate_at(config, self.step):.2e}",
+                                  f"{time.perf_counter() - started:.1f}",
+                                  *(f"{metrics.get(name, float('nan')):.2f}" for name in self.metric_names)])
+                    handle.flush()
+                if self.step % config.checkpoint_every == 0:
+                    self.save_checkpoint()
+            bar.close()
+        self.save_checkpoint()
+        self.export()
+
+    def export(self) -> None:
+        """The models as safetensors folders, the config and a plot of the log."""
+        self.export_models()
+        (self.out / "training_config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2) + "\n")
+        plot_log(self.out / "log.csv", self.out / "loss.png", self.metric_names)
+
+
+def plot_log(log_path: Path, out: Path, keys: tuple[str, ...]) -> None:
+    """Loss and held-out PSNR against steps (skipped quietly when matplotlib is absent)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    rows = list(csv.DictReader(open(log_path)))
+    if not rows:
+        return
+    steps = [int(r["step"]) for r in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.semilogy(steps, [float(r["loss"]) for r in rows])
+    left.set(xlabel="step", ylabel="L1 loss (smoothed)", title="training loss")
+    for key in keys:
+        right.plot(steps, [float(r[key]) for r in rows], label=key.replace("psnr_", "held-out "))
+    right.set(xlabel="step", ylabel="PSNR (dB)", title="held-out PSNR vs operators")
+    right.legend()
+    figure.tight_layout()
+    figure.savefig(out, dpi=100)
+    plt.close(figure)
