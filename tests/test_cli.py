@@ -36,7 +36,7 @@ def test_param_writes_photo_plan_and_exports(sample_jpeg, warm_xmp, tmp_path, ca
     record = json.loads((out / "astronaut.plan.json").read_text())
     assert record["mode"] == "param"
     assert Plan.from_json(record["plan"]).values == WARM.values
-    assert set(record["timings_s"]) == {"decode", "render", "encode"}
+    assert set(record["timings_s"]) == {"decode", "plan", "render", "encode"}
     assert Plan.from_file(out / "astronaut.xmp").values == WARM.values
     assert (out / "astronaut.cube").read_text().count("\n") > 65 ** 3
     assert "astronaut.jpg" in capsys.readouterr().out

@@ -55,6 +55,47 @@ Exit status: 0 done, 2 bad usage or unreadable input.
 """
 
 
+REFERENCE_EPILOG = """\
+examples:
+  veraretouch reference shoot/ --before raw.jpg --after graded.jpg -o out/
+  veraretouch reference photo.jpg --after look.jpg -o out/ --export cube,xmp
+  veraretouch reference shoot/ --before a.jpg --after b.jpg -o out/ --aspects lighting
+
+two ways to show the edit:
+  --before B --after A   A is B after the edit (same photo and framing; sizes may differ): the
+                         change from B to A is applied to every PHOTO, the same for all of them
+  --after A only         A is any photo with the wanted look: each PHOTO is brought towards it
+                         (an estimate: expect less fidelity than with a pair)
+
+--aspects keeps only some of the edit: lighting, global_color, specific_color (the three latent
+groups of the renderer; the others are switched off exactly).
+
+outputs are those of `veraretouch param` (image, <stem>.plan.json, --export cube,xmp). The .xmp
+is a Lightroom preset fitted to the edit by gradient descent (its PSNR against the edit is in the
+.plan.json as preset_fit_psnr_db); the .cube is the edit itself. Exit status as for param.
+"""
+
+TRAIN_EPILOG = """\
+examples:
+  veraretouch train renderer --photos ../shared/photos --presets ../shared/presets -o runs/renderer
+  veraretouch train renderer --photos my-photos/ -o runs/renderer --max-minutes 30   # resume later
+  veraretouch train reference --photos ../shared/photos --presets ../shared/presets \\
+      --models runs/renderer -o runs/reference
+
+renderer: trains the Retouch Renderer and the SliderEncoder on colours of --photos, with plans
+from the paper's slider distributions, wide uniform ranges and the --presets (.xmp files,
+searched recursively); the parametric operators are the teacher. reference: trains the
+ReferenceEncoder for a frozen renderer (--models: a run folder holding renderer/ and
+slider_encoder/; default the shipped ones). One photo in five and one preset in five (by a hash
+of the file name) are held out for the metrics in OUT/log.csv, never trained on.
+
+OUT gets checkpoint.pt (rerunning the same command resumes), log.csv, loss.png and the weights as
+safetensors folders (a reference run also copies the renderer it was trained for, so the folder is
+a complete set); use them with --models OUT. Runs single-threaded by default (small
+tensors: more threads were slower on a busy machine).
+"""
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -67,6 +108,16 @@ def _exports(text: str) -> list[str]:
     unknown = [item for item in chosen if item not in EXPORTS]
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown export {unknown[0]!r}; choose from {', '.join(EXPORTS)}")
+    return chosen
+
+
+def _aspects(text: str) -> list[str]:
+    from ..parameters import GROUPS
+
+    chosen = [item.strip().lower() for item in text.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in GROUPS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown aspect {unknown[0] if unknown else text!r}; choose from {', '.join(GROUPS)}")
     return chosen
 
 
@@ -123,6 +174,33 @@ def build_parser() -> argparse.ArgumentParser:
                      help="render evaluations the optimiser may use (default 200; more for hard edits)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     fit.set_defaults(run=run_fit)
+    reference = commands.add_parser(
+        "reference", help="apply the edit shown by an example (before/after pair or a target look)",
+        description="Retouch photos like an example: the change from --before to --after, or towards the look "
+                    "of --after alone. The example is encoded into the renderer's control latents.",
+        epilog=REFERENCE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_output_options(reference)
+    reference.add_argument("--after", required=True, type=Path, metavar="A", help="the example after the edit, or a target look")
+    reference.add_argument("--before", type=Path, metavar="B", help="the example before the edit (same photo as A)")
+    reference.add_argument("--aspects", type=_aspects, default=None, metavar="LIST",
+                           help="keep only these aspects: lighting, global_color, specific_color (default all)")
+    reference.add_argument("--models", type=Path, metavar="DIR", help="a training run folder instead of the shipped weights")
+    reference.set_defaults(run=run_reference)
+    train = commands.add_parser(
+        "train", help="train the renderer and its encoders (resumable)",
+        description="Train the models on your photos and presets.", epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("model", choices=("renderer", "reference"), help="what to train")
+    train.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of training photos (JPEG, PNG, TIFF)")
+    train.add_argument("--presets", type=Path, metavar="DIR", help="folder of Lightroom .xmp presets (optional)")
+    train.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="run folder (resumed if it has a checkpoint)")
+    train.add_argument("--models", type=Path, metavar="DIR", help="reference: the run holding the renderer to train for")
+    train.add_argument("--steps", type=_positive_int, metavar="N", help="length of the schedule (default 10000 renderer, 4000 reference)")
+    train.add_argument("--max-minutes", type=float, metavar="M", help="stop after M minutes (checkpointed; rerun to resume)")
+    train.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="torch threads (default 1)")
+    train.set_defaults(run=run_train)
     sliders = commands.add_parser("sliders", help="list every control with its group, range and meaning")
     sliders.set_defaults(run=run_sliders)
     return parser
@@ -147,9 +225,9 @@ def check_output_options(args: argparse.Namespace) -> None:
         raise VeraRetouchError(f"--lut-size must be between 2 and 256, got {args.lut_size}")
 
 
-def retouch_photos(args: argparse.Namespace, mode: str, plan_for) -> int:
-    """Shared driver: read each photo, render ``plan_for(photo)``, write the image, plan JSON and exports."""
-    from ..apply import apply_plan, bake_plan_lut
+def retouch_photos(args: argparse.Namespace, mode: str, edit_for) -> int:
+    """Shared driver: read each photo, render ``edit_for(photo)`` (see `interfaces.edits`), write
+    the image, the result JSON and the exports."""
     from ..formats import write_cube, write_plan
     from ..io.atomic import atomic_write_text
     from ..io.images import DEFAULT_MAX_PIXELS, output_suffix, read_image, write_image
@@ -167,27 +245,34 @@ def retouch_photos(args: argparse.Namespace, mode: str, plan_for) -> int:
         started = time.perf_counter()
         photo = read_image(path, max_pixels=max_pixels)
         decoded = time.perf_counter()
-        plan = plan_for(photo)
-        result = apply_plan(photo, plan, lut_size=args.lut_size, in_place=True)
+        edit = edit_for(photo)
+        exports: dict[str, object] = {}
+        if "xmp" in args.export:  # before rendering: a latent edit fits its preset to the photo's own colours
+            exports["xmp"], preset_info = edit.preset(photo)
+        else:
+            preset_info = {}
+        planned = time.perf_counter()
+        result = edit.apply(photo, args.lut_size)
         rendered = time.perf_counter()
-        image_path = out_dir / (path.stem + output_suffix(photo, args.format))
+        image_path = out_dir / (path.stem + output_suffix(result, args.format))
         write_image(result, image_path, format=args.format, quality=args.quality, overwrite=args.overwrite)
         encoded = time.perf_counter()
         written = [image_path]
         if "cube" in args.export:
-            written.append(write_cube(bake_plan_lut(plan, args.lut_size), out_dir / f"{path.stem}.cube",
-                                      title=plan.name or path.stem, overwrite=args.overwrite))
-        if "xmp" in args.export:
-            written.append(write_plan(plan, out_dir / f"{path.stem}.xmp", overwrite=args.overwrite))
+            written.append(write_cube(edit.lut(args.lut_size), out_dir / f"{path.stem}.cube",
+                                      title=edit.name or path.stem, overwrite=args.overwrite))
+        if "xmp" in exports:
+            written.append(write_plan(exports["xmp"], out_dir / f"{path.stem}.xmp", overwrite=args.overwrite))
         record = {
             "format": "veraretouch.result", "version": 1, "mode": mode,
             "input": str(path), "output": str(image_path), "exports": [str(p) for p in written[1:]],
             "image": {"width": photo.size[0], "height": photo.size[1], "bit_depth": photo.bit_depth,
                       "format": photo.format, "icc_profile": photo.icc_profile is not None},
             "lut_size": args.lut_size,
-            "plan": json.loads(plan.to_json()),
-            "timings_s": {"decode": round(decoded - started, 4), "render": round(rendered - decoded, 4),
-                          "encode": round(encoded - rendered, 4)},
+            **edit.record(),
+            **preset_info,
+            "timings_s": {"decode": round(decoded - started, 4), "plan": round(planned - decoded, 4),
+                          "render": round(rendered - planned, 4), "encode": round(encoded - rendered, 4)},
         }
         written.append(atomic_write_text(out_dir / f"{path.stem}.plan.json", json.dumps(record, indent=2) + "\n",
                                          overwrite=args.overwrite))
@@ -204,6 +289,7 @@ def run_param(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from ..apply import bake_plan_lut
+    from .edits import PlanEdit
 
     plan = load_plan(args)
     check_output_options(args)
@@ -212,11 +298,11 @@ def run_param(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=1) as pool:
         baking = pool.submit(bake_plan_lut, plan, args.lut_size)  # one plan for the batch: bake while decoding
 
-        def plan_for(photo) -> object:
+        def edit_for(photo) -> PlanEdit:
             baking.result()
-            return plan
+            return PlanEdit(plan)
 
-        return retouch_photos(args, "param", plan_for)
+        return retouch_photos(args, "param", edit_for)
 
 
 def run_fit(args: argparse.Namespace) -> int:
@@ -262,6 +348,67 @@ def run_fit(args: argparse.Namespace) -> int:
     if result.psnr[0] < LOW_FIT_PSNR:
         print(f"note: below {LOW_FIT_PSNR:g} dB the edit is probably not only a global colour edit; "
               "try --extensions or more --steps", file=sys.stderr)
+    return 0
+
+
+def run_reference(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..encoders.reference import check_pair_framing
+    from ..io.images import read_image
+    from ..parameters import GROUPS
+    from ..weights import load_models
+    from .edits import ReferenceEdit, encode_reference
+
+    check_output_options(args)
+    after = read_image(args.after)
+    before = None if args.before is None else read_image(args.before)
+    if before is not None:
+        check_pair_framing(before.size[::-1], after.size[::-1])
+    renderer, encoder = load_models(args.models, "renderer", "reference_encoder")
+    mask = None if args.aspects is None else torch.tensor([float(g in args.aspects) for g in GROUPS])
+    after_preview = after.preview_tensor()
+    name = f"like {args.after.stem}"
+    if before is not None:
+        edit = ReferenceEdit(encode_reference(encoder, renderer, before.preview_tensor(), after_preview, "pair", mask,
+                                              {"mode": "pair", "before": str(args.before), "after": str(args.after)}),
+                             name=name)
+        return retouch_photos(args, "reference", lambda photo: edit)
+
+    def edit_for(photo) -> ReferenceEdit:
+        return ReferenceEdit(encode_reference(encoder, renderer, photo.preview_tensor(), after_preview, "target", mask,
+                                              {"mode": "target", "after": str(args.after)}), name=name)
+
+    return retouch_photos(args, "reference", edit_for)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..weights import load_models
+
+    torch.set_num_threads(args.threads)
+    if not args.photos.is_dir():
+        raise VeraRetouchError(f"{args.photos}: not a folder of photos")
+    if args.presets is not None and not args.presets.is_dir():
+        raise VeraRetouchError(f"{args.presets}: not a folder of presets")
+    seconds = None if args.max_minutes is None else 60 * args.max_minutes
+    steps = {} if args.steps is None else {"steps": args.steps}
+    if args.model == "renderer":
+        from ..training.renderer import RendererTrainingConfig, train_renderer
+
+        trainer = train_renderer(args.output, args.photos, args.presets, RendererTrainingConfig(**steps),
+                                 max_seconds=seconds)
+    else:
+        from ..training.reference import ReferenceTrainingConfig, train_reference_encoder
+
+        renderer, slider_encoder = load_models(args.models, "renderer", "slider_encoder")
+        trainer = train_reference_encoder(args.output, renderer, args.photos, args.presets,
+                                          ReferenceTrainingConfig(**steps), slider_encoder=slider_encoder,
+                                          max_seconds=seconds)
+    state = "finished" if trainer.step >= trainer.config.steps else "paused (rerun the same command to resume)"
+    print(f"{args.output}: step {trainer.step} of {trainer.config.steps}, {state}; log {args.output / 'log.csv'}, "
+          f"plot {args.output / 'loss.png'}")
     return 0
 
 

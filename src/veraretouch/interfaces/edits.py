@@ -1,0 +1,71 @@
+"""What every CLI mode hands the shared photo driver: an edit that can render a photo, bake a LUT,
+become a preset and describe itself. Plans (param mode) and latent edits (reference mode, later
+auto and style) differ only here.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..apply import apply_plan, bake_plan_lut
+from ..io.images import Photo
+from ..plan import Plan
+from ..renderer.edit import LatentEdit
+
+PRESET_SAMPLE_SIDE = 96
+"""Fitting a preset to a latent edit uses the photo's colours at about this size (plus a colour lattice)."""
+
+
+@dataclass
+class PlanEdit:
+    plan: Plan
+
+    @property
+    def name(self) -> str | None:
+        return self.plan.name
+
+    def apply(self, photo: Photo, lut_size: int) -> Photo:
+        return apply_plan(photo, self.plan, lut_size=lut_size, in_place=True)
+
+    def lut(self, size: int) -> np.ndarray:
+        return bake_plan_lut(self.plan, size)
+
+    def preset(self, photo: Photo) -> tuple[Plan, dict]:
+        return self.plan, {}
+
+    def record(self) -> dict:
+        return {"plan": json.loads(self.plan.to_json())}
+
+
+@dataclass
+class ReferenceEdit:
+    edit: LatentEdit
+    name: str | None = None
+    fit_steps: int = 200
+
+    def apply(self, photo: Photo, lut_size: int) -> Photo:
+        return self.edit.apply(photo, lut_size=lut_size, in_place=True)
+
+    def lut(self, size: int) -> np.ndarray:
+        return self.edit.lut(size)
+
+    def preset(self, photo: Photo) -> tuple[Plan, dict]:
+        """Slider values fitted to the latent edit on the photo's colours: a Lightroom preset."""
+        result = self.edit.fit_sliders(photo.preview_tensor(PRESET_SAMPLE_SIDE), extensions=True, steps=self.fit_steps)
+        plan = result.plan
+        plan.name = self.name
+        return plan, {"preset_fit_psnr_db": round(result.psnr[0], 2)}
+
+    def record(self) -> dict:
+        return {"latent_edit": self.edit.to_record()}
+
+
+def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tensor, mode: str, group_mask,
+                     source: dict) -> LatentEdit:
+    """Latents of a reference example as a `LatentEdit` (no gradients)."""
+    with torch.no_grad():
+        latents = encoder(before, after, mode=mode)
+    return LatentEdit(latents, renderer, group_mask, source=source)
