@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
-import torch
 from safetensors.torch import load_file, save_file
 
 from .errors import VeraRetouchError

@@ -67,8 +67,10 @@ two ways to show the edit:
   --after A only         A is any photo with the wanted look: each PHOTO is brought towards it
                          (an estimate: expect less fidelity than with a pair)
 
---aspects keeps only some of the edit: lighting, global_color, specific_color (the three latent
-groups of the renderer; the others are switched off exactly).
+A pair's latents are refined on the example's pixels by gradient descent through the renderer
+(a few seconds; --no-refine skips it). --aspects keeps only some of the edit: lighting,
+global_color, specific_color (the renderer's three latent groups; the others are switched off
+exactly).
 
 outputs are those of `veraretouch param` (image, <stem>.plan.json, --export cube,xmp). The .xmp
 is a Lightroom preset fitted to the edit by gradient descent (its PSNR against the edit is in the
@@ -185,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     reference.add_argument("--before", type=Path, metavar="B", help="the example before the edit (same photo as A)")
     reference.add_argument("--aspects", type=_aspects, default=None, metavar="LIST",
                            help="keep only these aspects: lighting, global_color, specific_color (default all)")
+    reference.add_argument("--no-refine", dest="refine", action="store_false",
+                           help="pair mode: use the encoder's latents as they are (faster, less faithful)")
     reference.add_argument("--models", type=Path, metavar="DIR", help="a training run folder instead of the shipped weights")
     reference.set_defaults(run=run_reference)
     train = commands.add_parser(
@@ -371,7 +375,8 @@ def run_reference(args: argparse.Namespace) -> int:
     name = f"like {args.after.stem}"
     if before is not None:
         edit = ReferenceEdit(encode_reference(encoder, renderer, before.preview_tensor(), after_preview, "pair", mask,
-                                              {"mode": "pair", "before": str(args.before), "after": str(args.after)}),
+                                              {"mode": "pair", "before": str(args.before), "after": str(args.after)},
+                                              refine=args.refine),
                              name=name)
         return retouch_photos(args, "reference", lambda photo: edit)
 

@@ -13,7 +13,7 @@ import torch
 from ..apply import apply_plan, bake_plan_lut
 from ..io.images import Photo
 from ..plan import Plan
-from ..renderer.edit import LatentEdit
+from ..renderer.edit import LatentEdit, refine_latents
 
 PRESET_SAMPLE_SIDE = 96
 """Fitting a preset to a latent edit uses the photo's colours at about this size (plus a colour lattice)."""
@@ -64,8 +64,14 @@ class ReferenceEdit:
 
 
 def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tensor, mode: str, group_mask,
-                     source: dict) -> LatentEdit:
-    """Latents of a reference example as a `LatentEdit` (no gradients)."""
+                     source: dict, refine: bool = True) -> LatentEdit:
+    """Latents of a reference example as a `LatentEdit`. A pair's latents are then refined on the
+    example's own pixels (`refine_latents`; the after image resized to the before's size)."""
     with torch.no_grad():
         latents = encoder(before, after, mode=mode)
-    return LatentEdit(latents, renderer, group_mask, source=source)
+    if mode == "pair" and refine:
+        if after.shape[-2:] != before.shape[-2:]:
+            after = torch.nn.functional.interpolate(after, size=before.shape[-2:], mode="bilinear", antialias=True,
+                                                    align_corners=False)
+        latents = refine_latents(renderer, before, after, latents)
+    return LatentEdit(latents, renderer, group_mask, source={**source, "refined": mode == "pair" and refine})

@@ -73,3 +73,39 @@ class LatentEdit:
         kept = list(GROUPS) if self.group_mask is None else [g for g, m in zip(GROUPS, self.group_mask.tolist()) if m]
         return {"source": self.source, "groups": kept,
                 "latents": [float(f"{value:.6g}") for value in self.latents[0].tolist()]}
+
+
+REFINE_STEPS = 60
+"""Renderer evaluations L-BFGS may use to refine a pair's latents (each one pass over the pixel pairs)."""
+REFINE_PRIOR = 1e-2
+"""Weight of the squared pull back to the encoder's latents, per latent value: keeps the edit of
+colours the example does not show close to the encoder's estimate."""
+
+
+def refine_latents(renderer: RetouchRenderer, before: torch.Tensor, after: torch.Tensor, latents: torch.Tensor,
+                   steps: int = REFINE_STEPS, prior_weight: float = REFINE_PRIOR, sample_pixels: int = 8192) -> torch.Tensor:
+    """Latents ``(B, 3d)`` that make ``renderer(before)`` match ``after`` (aligned ``(B, 3, H, W)``
+    pairs of one size), found by L-BFGS from ``latents`` on sampled pixel pairs, with the
+    Charbonnier loss of slider fitting plus ``prior_weight * mean((z - latents)^2)``."""
+    from ..fitting import _charbonnier, _intra_op_threads, sample_pairs
+
+    source, target = sample_pairs(before.float(), after.float(), sample_pixels)
+    colors = source.flatten(2).transpose(1, 2)
+    wanted = target.flatten(2).transpose(1, 2)
+    start = latents.detach().float()
+    fitted = start.clone().requires_grad_(True)
+    optimiser = torch.optim.LBFGS([fitted], lr=1.0, max_iter=steps, max_eval=steps, history_size=20,
+                                  line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-12)
+    base = renderer.raw(colors, None).detach()
+
+    def closure() -> torch.Tensor:
+        rendered = renderer.render_colors(colors, fitted, base=base)
+        loss = (_charbonnier(rendered[:, None], wanted[:, None]).sum()
+                + prior_weight * (fitted - start).square().mean(dim=1).sum())
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss
+
+    with _intra_op_threads(1):
+        optimiser.step(closure)
+    return fitted.detach()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..lut.bake import bake_lut_tensor
+from ..lut.bake import lattice_rgb
 from ..operators.colorspace import chroma_and_hue
 from ..parameters import GROUPS
 from ..pretrained import PretrainedMixin
@@ -55,6 +55,7 @@ class RendererConfig:
 
 
 HUE_FADE_CHROMA = 0.1
+BAKE_CHUNK = 1 << 16
 _OPPONENT = torch.tensor([[1.0, -1.0, 0.0], [1.0, 1.0, -2.0]]) / torch.tensor([[2.0 ** 0.5], [6.0 ** 0.5]])
 
 
@@ -127,8 +128,28 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
         out = self.render_colors(colors, latents.expand(batch, -1), group_mask)
         return out.reshape(batch, height, width, 3).permute(0, 3, 1, 2)
 
-    def bake_lut(self, latents: torch.Tensor, group_mask: torch.Tensor | None = None, size: int = 65) -> np.ndarray:
-        """The edit as an ``(N, N, N, 3)`` float32 LUT ``lut[r, g, b]`` for `veraretouch.lut.apply_lut`."""
-        with torch.no_grad():
-            lut = bake_lut_tensor(lambda lattice: self(lattice, latents.reshape(1, -1), group_mask), size)
-        return lut.float().numpy()
+    def bake_lut(self, latents: torch.Tensor, group_mask: torch.Tensor | None = None, size: int = 65,
+                 chunk: int = BAKE_CHUNK) -> np.ndarray:
+        """The edit as an ``(N, N, N, 3)`` float32 LUT ``lut[r, g, b]`` for `veraretouch.lut.apply_lut`.
+
+        ``D(x, 0)`` on the lattice does not depend on the edit, so it is computed once per size
+        (and per state of the weights) and reused: a bake costs one MLP pass over N^3 colours,
+        in chunks of ``chunk`` colours to bound memory.
+        """
+        colors = lattice_rgb(size).reshape(3, -1).T
+        with torch.inference_mode():
+            latents = self.mask_latents(latents.reshape(1, -1).float(), group_mask)
+            base = self._lattice_base(size, chunk)
+            edited = torch.cat([self.raw(part[None], latents)[0] for part in colors.split(chunk)])
+            out = (colors + edited - base).clamp_(0.0, 1.0)
+        return np.ascontiguousarray(out.reshape(size, size, size, 3).numpy())
+
+    def _lattice_base(self, size: int, chunk: int) -> torch.Tensor:
+        key = (size, tuple(parameter._version for parameter in self.parameters()))
+        cache = self.__dict__.setdefault("_base_cache", {})
+        if key not in cache:
+            cache.clear()
+            colors = lattice_rgb(size).reshape(3, -1).T
+            with torch.inference_mode():
+                cache[key] = torch.cat([self.raw(part[None], None)[0] for part in colors.split(chunk)])
+        return cache[key]
