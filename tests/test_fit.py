@@ -177,3 +177,19 @@ def test_cli_help_names_the_default_steps(capsys):
         build_parser().parse_args(["fit", "--help"])
     text = capsys.readouterr().out
     assert f"default {DEFAULT_STEPS}" in text and "veraretouch fit --before" in text
+
+
+def test_a_good_initial_guess_needs_fewer_evaluations(sample_rgb):
+    import torch
+
+    from veraretouch.fitting import fit_plan
+    from veraretouch.operators import render
+    from veraretouch.parameters import N_SLIDERS
+    from veraretouch.plan import Plan
+
+    image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
+    params = Plan({"Exposure2012": 0.6, "Contrast2012": -30, "IncrementalTemperature": 25}).to_tensor()[None].float()
+    after = render(image, params)
+    cold = fit_plan(image, after, steps=12)
+    warm = fit_plan(image, after, steps=12, initial_sliders=params[:, :N_SLIDERS] * 0.9)
+    assert warm.psnr[0] > cold.psnr[0] + 3

@@ -187,7 +187,7 @@ class _PlanParameterisation(torch.nn.Module):
     controls (a curve counts as the mean over its samples).
     """
 
-    def __init__(self, batch: int, extensions: bool) -> None:
+    def __init__(self, batch: int, extensions: bool, initial_sliders: torch.Tensor | None = None) -> None:
         super().__init__()
         self.extensions = extensions
         self.register_buffer("defaults", default_params(batch, torch.float64))
@@ -195,7 +195,11 @@ class _PlanParameterisation(torch.nn.Module):
         high = torch.tensor([spec.maximum for spec in SLIDERS], dtype=torch.float64)
         self.register_buffer("slider_centre", (low + high) / 2)
         self.register_buffer("slider_half", (high - low) / 2)
-        self.sliders = torch.nn.Parameter(torch.zeros(batch, N_SLIDERS, dtype=torch.float64))
+        start = torch.zeros(batch, N_SLIDERS, dtype=torch.float64)
+        if initial_sliders is not None:
+            unit = (initial_sliders.to(torch.float64) - self.slider_centre) / self.slider_half
+            start = torch.atanh(unit.clamp(-0.999, 0.999)).expand(batch, -1).clone()
+        self.sliders = torch.nn.Parameter(start)
         if extensions:
             angle = torch.arange(len(GRADE_ZONES), dtype=torch.float64) * (math.pi / 2)
             start = torch.stack([angle.cos(), angle.sin()], -1) * TINT_START
@@ -303,12 +307,15 @@ def fit_plan(
     sample_pixels: int = DEFAULT_SAMPLE_PIXELS,
     seed: int = 0,
     progress: Callable[[int, float], None] | None = None,
+    initial_sliders: torch.Tensor | None = None,
 ) -> FitResult:
     """Fit one plan per (before, after) pair of ``(B, 3, H, W)`` sRGB batches, all in one optimisation.
 
     With ``extensions`` the colour grading and the four point curves are fitted too (Monochrome is
     not: Saturation -100 gives the same look). ``steps`` bounds the render evaluations;
-    ``progress(evaluation, loss)`` is called after each. The loop runs on one thread: its tensors
+    ``progress(evaluation, loss)`` is called after each. ``initial_sliders`` ``(B or 1, 38)`` starts
+    the sliders there instead of at zero (a good guess, e.g. a known edit's inverse, saves
+    evaluations). The loop runs on one thread: its tensors
     are small, and on a busy 2-core machine a second intra-op thread made it ten times slower.
     """
     _check_pair(before, after)
@@ -316,7 +323,7 @@ def fit_plan(
         raise FitError(f"steps and sample_pixels must be positive, got {steps} and {sample_pixels}")
     started = time.perf_counter()
     source, target = sample_pairs(before.float(), after.float(), sample_pixels, seed)
-    model = _PlanParameterisation(before.shape[0], extensions)
+    model = _PlanParameterisation(before.shape[0], extensions, initial_sliders)
     optimiser = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=steps, max_eval=steps,
                                   history_size=LBFGS_HISTORY, line_search_fn="strong_wolfe",
                                   tolerance_grad=1e-9, tolerance_change=1e-12)
