@@ -21,16 +21,18 @@ def photo_tensor(seed: int = 0, size: int = 24) -> torch.Tensor:
     return torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(seed))
 
 
+@pytest.mark.parametrize("backbone", ["soft_lut", "pixels"])
 @pytest.mark.parametrize("mode", ["pair", "target"])
-def test_an_unchanged_example_encodes_to_exactly_zero_latents(mode):
-    encoder = ReferenceEncoder(SMALL)
+def test_an_unchanged_example_encodes_to_exactly_zero_latents(mode, backbone):
+    encoder = ReferenceEncoder(ReferenceEncoderConfig(**{**SMALL.__dict__, "backbone": backbone}))
     image = photo_tensor()
     assert encoder(image, image.clone(), mode=mode).abs().max() == 0
 
 
+@pytest.mark.parametrize("backbone", ["soft_lut", "pixels"])
 @pytest.mark.parametrize("mode", ["pair", "target"])
-def test_an_edited_example_gives_nonzero_latents_with_gradients(mode):
-    encoder = ReferenceEncoder(SMALL)
+def test_an_edited_example_gives_nonzero_latents_with_gradients(mode, backbone):
+    encoder = ReferenceEncoder(ReferenceEncoderConfig(**{**SMALL.__dict__, "backbone": backbone}))
     before = photo_tensor()
     after = render(before, Plan({"Exposure2012": 1.0, "Saturation": 40}).to_tensor()[None].float()).requires_grad_(True)
     latents = encoder(before, after, mode=mode)

@@ -1,25 +1,25 @@
 """ReferenceEncoder: a before/after example (or a single target image) -> the three control latents.
 
 The renderer is pointwise, so everything an example says about an edit is in how colours move,
-not where they are. The default backbone is therefore a set encoder over pixels (trained from
-scratch), not a CNN:
+not where they are. Three backbones turn an example into a difference ``d`` (what the edit
+did) and a context ``c`` (what the photo looks like); all are compared in docs/benchmarks.md:
 
-- *pair* mode (``before`` and ``after`` are the same photo, aligned): a per-pixel MLP ``phi`` sees
-  each pixel's before and after colour together; ``d = mean phi(b, a) - mean phi(b, b)`` is what
-  the edit did, ``c = mean psi(b)`` says what the photo looks like.
-- *target* mode (only a finished look; ``before`` is the photo to edit, not aligned with it):
-  ``d = mean psi(a) - mean psi(b)`` compares the two colour distributions, ``c = mean psi(b)``.
+- ``soft_lut`` (default, fixed statistics): pair mode reads the edit as a soft LUT, the mean
+  colour change ``after - before`` near each node of a 5^3 RGB lattice (Gaussian kernel
+  regression), damped where few pixels support it; target mode (no aligned before) compares
+  soft colour histograms and OKLab moments of the two images. ``c``: the before image's soft
+  histogram and moments.
+- ``pixels`` (learned set encoder): a per-pixel MLP sees each pixel's before and after colour;
+  ``d = mean phi(b, a) - mean phi(b, b)``, ``c = mean psi(b)``; target ``d = mean psi(a) - mean psi(b)``.
+- ``efficientnet_lite0``: frozen ImageNet features of each whole image, ``d = f(a) - f(b)``,
+  ``c = f(b)`` (needs the optional ``backbone`` extra).
 
 A head per mode maps ``[d, c]`` to latents as ``H([d, c]) - H([0, c])``, so an unchanged pair,
 or a target that looks like the photo, encodes to exactly zero latents: the identity edit.
 
-``backbone="efficientnet_lite0"`` swaps ``phi``/``psi`` for frozen ImageNet features of each
-whole image (``d = f(a) - f(b)``, ``c = f(b)``, both modes); it exists for the measured
-comparison in docs/benchmarks.md (it loses) and needs the optional ``backbone`` extra.
-
 Images are ``(B, 3, H, W)`` sRGB in [0, 1] of any size: they are area-resized to
 ``sample_side`` squared pixels first (32 x 32 = 1,024 colours by default; 224 for the
-EfficientNet backbone).
+EfficientNet backbone). Pair mode needs the same framing (`check_pair_framing`).
 """
 from __future__ import annotations
 
@@ -32,16 +32,18 @@ from torch import nn
 from ..errors import VeraRetouchError
 from ..parameters import GROUPS
 from ..pretrained import PretrainedMixin
+from ..operators.colorspace import srgb_to_oklab
 from ..renderer.model import pixel_features
 
 MODES = ("pair", "target")
-BACKBONES = ("pixels", "efficientnet_lite0")
+BACKBONES = ("soft_lut", "pixels", "efficientnet_lite0")
 
 
 @dataclass
 class ReferenceEncoderConfig:
     group_dim: int = 64
-    backbone: str = "pixels"
+    backbone: str = "soft_lut"
+    anchors_per_axis: int = 5
     hue_harmonics: int = 6
     pixel_widths: list[int] = field(default_factory=lambda: [128, 128])
     head_hidden: int = 256
@@ -61,6 +63,21 @@ def _mlp(widths: list[int], final_activation: bool) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def anchor_weights(colors: torch.Tensor, anchors_per_axis: int) -> torch.Tensor:
+    """Gaussian weights ``(B, N, K)`` of colours ``(B, N, 3)`` to the K = n^3 nodes of an RGB
+    lattice, with sigma = 0.6 node spacings (neighbouring nodes overlap, far ones do not)."""
+    axis = torch.linspace(0.0, 1.0, anchors_per_axis, dtype=colors.dtype, device=colors.device)
+    anchors = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1).reshape(-1, 3)
+    sigma = 0.6 / (anchors_per_axis - 1)
+    return torch.exp(-torch.cdist(colors, anchors[None].expand(colors.shape[0], -1, -1)).square() / (2 * sigma ** 2))
+
+
+def colour_moments(colors: torch.Tensor) -> torch.Tensor:
+    """Mean and standard deviation of OKLab L, a, b over ``(B, N, 3)`` sRGB colours: ``(B, 6)``."""
+    lab = srgb_to_oklab(colors.transpose(1, 2))
+    return torch.cat([lab.mean(dim=2), lab.std(dim=2)], dim=1)
+
+
 def thumbnail_pixels(image: torch.Tensor, side: int) -> torch.Tensor:
     """``(B, 3, H, W)`` -> ``(B, side * side, 3)`` colours of an area-resized thumbnail."""
     if image.shape[-2:] != (side, side):
@@ -75,18 +92,21 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
         super().__init__()
         self.config = config or ReferenceEncoderConfig()
         cfg = self.config
-        if cfg.backbone == "pixels":
+        anchors = cfg.anchors_per_axis ** 3
+        if cfg.backbone == "soft_lut":
+            inputs = {"pair": 3 * anchors + anchors + 6, "target": 2 * (anchors + 6)}
+        elif cfg.backbone == "pixels":
             features = 3 + 2 * cfg.hue_harmonics
             self.pair_pixels = _mlp([2 * features + 3, *cfg.pixel_widths], final_activation=True)
             self.look_pixels = _mlp([features, *cfg.pixel_widths], final_activation=True)
-            embedding = cfg.pixel_widths[-1]
+            inputs = dict.fromkeys(MODES, 2 * cfg.pixel_widths[-1])
         else:
             from .efficientnet_lite import load_efficientnet_lite0
 
             self.backbone = load_efficientnet_lite0(pretrained=True).eval().requires_grad_(False)
-            embedding = 1280
+            inputs = dict.fromkeys(MODES, 2 * 1280)
         latent_dim = cfg.group_dim * len(GROUPS)
-        self.heads = nn.ModuleDict({mode: _mlp([2 * embedding, cfg.head_hidden, cfg.head_hidden, latent_dim], False)
+        self.heads = nn.ModuleDict({mode: _mlp([inputs[mode], cfg.head_hidden, cfg.head_hidden, latent_dim], False)
                                     for mode in MODES})
 
     # ------------------------------------------------------------------ embeddings
@@ -102,11 +122,13 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
 
     def difference_and_context(self, before: torch.Tensor, after: torch.Tensor, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
         """``(d, c)`` for images ``(B, 3, H, W)``: what the edit changed and what the photo looks like."""
-        if self.config.backbone != "pixels":
+        if self.config.backbone == "efficientnet_lite0":
             context = self._backbone_embedding(before)
             return self._backbone_embedding(after) - context, context
         side, harmonics = self.config.sample_side, self.config.hue_harmonics
         before_colors, after_colors = thumbnail_pixels(before, side), thumbnail_pixels(after, side)
+        if self.config.backbone == "soft_lut":
+            return self._soft_lut_difference_and_context(before_colors, after_colors, mode)
         before_features, after_features = pixel_features(before_colors, harmonics), pixel_features(after_colors, harmonics)
         context = self.look_pixels(before_features).mean(dim=1)
         if mode == "pair":
@@ -115,6 +137,22 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
         else:
             difference = self.look_pixels(after_features).mean(dim=1) - context
         return difference, context
+
+    def _soft_lut_difference_and_context(self, before: torch.Tensor, after: torch.Tensor,
+                                         mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fixed statistics of pointwise edits. Pair: the mean colour change near each lattice node
+        (kernel regression of after - before on before), a soft LUT of the edit, damped where
+        few pixels support it. Target: the difference of the two soft colour histograms and
+        OKLab moments. Context: the before image's histogram and moments."""
+        weights = anchor_weights(before, self.config.anchors_per_axis)
+        support = weights.mean(dim=1)
+        context = torch.cat([support, colour_moments(before)], dim=1)
+        if mode == "pair":
+            change = torch.einsum("bnk,bnc->bkc", weights, after - before) / (weights.sum(dim=1)[..., None] + 1e-3)
+            confidence = support / (support + 0.01)
+            return (change * confidence[..., None]).flatten(1), context
+        after_support = anchor_weights(after, self.config.anchors_per_axis).mean(dim=1)
+        return torch.cat([after_support - support, colour_moments(after) - colour_moments(before)], dim=1), context
 
     # ------------------------------------------------------------------ public
     def forward(self, before: torch.Tensor, after: torch.Tensor, mode: str = "pair") -> torch.Tensor:

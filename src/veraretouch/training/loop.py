@@ -96,7 +96,15 @@ class ResumableTrainer:
             if new_log:
                 log.writerow(["step", "loss", "learning_rate", "seconds", *self.metric_names])
             bar = tqdm(total=config.steps, initial=self.step, desc=self.description, disable=not progress)
-            running = None
+            running, logged = None, self.step
+
+            def log_metrics() -> None:
+                metrics = self.evaluate()
+                log.writerow([self.step, f"{running:.6f}", f"{learning_rate_at(config, self.step):.2e}",
+                              f"{time.perf_counter() - started:.1f}",
+                              *(f"{metrics.get(name, float('nan')):.2f}" for name in self.metric_names)])
+                handle.flush()
+
             while self.step < stop and (max_seconds is None or time.perf_counter() - started < max_seconds):
                 for group in self.optimizer.param_groups:
                     group["lr"] = learning_rate_at(config, self.step)
@@ -108,14 +116,13 @@ class ResumableTrainer:
                 running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
                 bar.update(1)
                 bar.set_postfix(loss=f"{running:.5f}")
-                if self.step % config.eval_every == 0 or self.step == stop:
-                    metrics = self.evaluate()
-                    log.writerow([self.step, f"{running:.6f}", f"{learning_rate_at(config, self.step):.2e}",
-                                  f"{time.perf_counter() - started:.1f}",
-                                  *(f"{metrics.get(name, float('nan')):.2f}" for name in self.metric_names)])
-                    handle.flush()
+                if self.step % config.eval_every == 0:
+                    log_metrics()
+                    logged = self.step
                 if self.step % config.checkpoint_every == 0:
                     self.save_checkpoint()
+            if logged != self.step:  # stopped between evaluations (end, until, or out of time)
+                log_metrics()
             bar.close()
         self.save_checkpoint()
         self.export()

@@ -9,9 +9,10 @@ edit). Both modes are trained at once:
 - target: latents from (photo to edit, after) must render the photo to edit as the operators would.
 
 Loss: L1 between the renderer's colours under those latents and the operators' colours, plus
-(when the renderer's SliderEncoder is given) L1 between what the renderer sees of the latents,
-``ReLU(z)``, and that of the SliderEncoder's latents for the same plan: the plan is known during
-training, and this direct target made the encoder learn several times faster.
+(when the renderer's SliderEncoder is given) L1 between the latents and the SliderEncoder's
+latents for the same plan: the plan is known during training. The renderer only sees
+``ReLU(z)``, so without this term a latent that starts negative gets no gradient and stays
+dead; with it the encoder learns (measured in docs/benchmarks.md).
 Resumable like the renderer trainer (``checkpoint.pt``, ``log.csv``, ``loss.png``).
 """
 from __future__ import annotations
@@ -126,9 +127,9 @@ class ReferenceTrainer(ResumableTrainer):
         }
         if self.slider_encoder is not None and self.config.latent_weight > 0:
             with torch.no_grad():
-                seen = torch.relu(self.slider_encoder(params))
-            losses["latents"] = self.config.latent_weight * ((torch.relu(pair) - seen).abs().mean()
-                                                             + (torch.relu(target) - seen).abs().mean())
+                teacher = self.slider_encoder(params)
+            losses["latents"] = self.config.latent_weight * ((pair - teacher).abs().mean()
+                                                             + (target - teacher).abs().mean())
         return losses
 
     def evaluate(self) -> dict[str, float]:
