@@ -78,6 +78,8 @@ LBFGS_HISTORY = 20
 GRADE_ZONES = ("Shadow", "Midtone", "Highlight", "Global")
 TINT_START = 1e-3
 """Starting length of each grading tint vector: non-zero so its direction (the hue) has a gradient."""
+DIRECT_PSNR_PIXELS = 65 ** 3 // 4
+"""Below this many pixels `rendered_psnr` renders directly: a quarter of the lattice a bake renders."""
 CURVE_TOLERANCE = 0.5 / 255
 """Fitted curves closer than half an 8-bit level to the identity are left out of the preset."""
 
@@ -242,7 +244,7 @@ class _PlanParameterisation(torch.nn.Module):
 
 
 @contextmanager
-def _intra_op_threads(count: int):
+def intra_op_threads(count: int):
     """Run torch ops on ``count`` threads, restoring the previous setting afterwards."""
     previous = torch.get_num_threads()
     torch.set_num_threads(count)
@@ -285,13 +287,18 @@ def rendered_psnr(before: torch.Tensor, after: torch.Tensor, plans: list[Plan], 
     """PSNR (dB) of each plan's render of ``before`` against ``after``, per pair.
 
     Rendered as `apply_plan` renders photos, through the plan's 65^3 LUT: fast at any size, and
-    the number is what applying the exported preset gives. The squared error is summed in bands
-    of ``rows`` rows, as `psnr` on a whole 15 MP photo would hold four float64 copies (1.4 GB).
+    the number is what applying the exported preset gives. Images with fewer pixels than
+    `DIRECT_PSNR_PIXELS` are rendered directly instead (cheaper than baking, and exact). The
+    squared error is summed in bands of ``rows`` rows, as `psnr` on a whole 15 MP photo would hold
+    four float64 copies (1.4 GB).
     """
     scores = []
     for image, target, plan in zip(before, after, plans):
-        pixels = image.permute(1, 2, 0).float().numpy().copy()  # C order, and ours to overwrite
-        fitted = torch.from_numpy(apply_lut(pixels, bake_plan_lut(plan), out=pixels)).permute(2, 0, 1)
+        if image.shape[1] * image.shape[2] < DIRECT_PSNR_PIXELS:
+            fitted = render(image[None].float(), plan.to_tensor()[None], compute_dtype=torch.float32)[0]
+        else:
+            pixels = image.permute(1, 2, 0).float().numpy().copy()  # C order, and ours to overwrite
+            fitted = torch.from_numpy(apply_lut(pixels, bake_plan_lut(plan), out=pixels)).permute(2, 0, 1)
         squared_error = sum(float((fitted[:, top:top + rows].double() - target[:, top:top + rows].double())
                                   .square().sum()) for top in range(0, fitted.shape[1], rows))
         scores.append(10.0 * math.log10(fitted.numel() / squared_error) if squared_error else math.inf)
@@ -340,7 +347,7 @@ def fit_plan(
             progress(len(history), history[-1])
         return loss
 
-    with _intra_op_threads(1):
+    with intra_op_threads(1):
         optimiser.step(closure)
         with torch.no_grad():
             plans = [_export(vector) for vector in model()[0]]

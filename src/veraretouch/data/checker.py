@@ -28,6 +28,7 @@ from .reasoning import (
     BRIGHTNESS_STEP,
     EXPOSURE_MAGNITUDE_EDGES,
     MAGNITUDES,
+    NOTABLE_EV,
     SLIDER_MAGNITUDE_EDGES,
     STOPS,
     ZONE_PARTNERS,
@@ -67,8 +68,8 @@ class ParsedClaim:
     phrase: str
     corrective: bool = False
     """A stated fault that asks for a fix ("too dark", "a cast"), so the plan must not make it worse."""
-    stated_value: float | None = None
-    """A number given for the slider, e.g. "(+32)" or "(+0.45 EV)"."""
+    stated_value: tuple[float, bool] | None = None
+    """A number given for the slider ("(+32)", "by 20", "+0.45 EV") and whether it was signed."""
     stated_ev: float | None = None
     """A spoken exposure amount, e.g. "about half a stop" -> 0.5."""
 
@@ -82,7 +83,8 @@ def _forms(*lemmas: str) -> set[str]:
 UP_WORDS = _forms("raise", "lift", "boost", "increase", "add", "open", "extend", "strengthen", "introduce",
                   "enhance") | {"up", "more", "higher", "extra"}
 DOWN_WORDS = _forms("lower", "reduce", "decrease", "cut", "drop", "tame", "soften", "flatten", "crush", "subtract",
-                    "remove", "lessen", "compress", "weaken") | {"down", "less", "back", "off", "out", "tonedown", "fewer"}
+                    "remove", "lessen", "compress", "weaken") | {"down", "less", "back", "off", "out", "tonedown",
+                                                                 "fewer"}
 BRIGHTER_WORDS = _forms("brighten", "lighten") | {"brighter", "lighter"}
 DARKEN_WORDS = _forms("darken") | {"darker"}
 DARKER_WORDS = DARKEN_WORDS | _forms("deepen") | {"deeper"}
@@ -103,23 +105,32 @@ LIGHTING_NOUNS = {
     "blackpoint": "blacks", "darks": "curve_darks", "lights": "curve_lights",
 }
 CURVE_WORDS = {"curve", "curves", "parametric"}
+IMAGE_WORDS = {"image", "photo", "photograph", "picture", "frame", "shot", "scene", "everything", "overall", "it",
+               "this", "result"}
+"""A brighten / darken without a zone counts as an overall claim only when it names the whole image."""
 GLOBAL_NOUNS = {"temperature": "temperature", "whitebalance": "temperature", "tint": "tint",
                 "vibrance": "vibrance", "saturation": "saturation"}
 
 _SUBSTITUTIONS = (
     # (pattern, replacement, substrings one of which every match contains)
     (r"[’‘]", "'", ("’", "‘")), (r"[−–—]", "-", ("−", "–", "—")), (r"colou?r", "colour", ("color",)),
-    (r"\b(warm|cool)(s|ed|ing)?\b((?:\s+(?:it|this|that|things|everything|them|the\s+[a-z]+(?:\s+balance)?))?)\s+(?:up|down|off)\b",
-     r"\1\2\3", ("warm", "cool")),
+    (r"\b(warm|cool)(s|ed|ing)?\b((?:\s+(?:it|this|that|things|everything|them|the\s+[a-z]+(?:\s+balance)?))?)"
+     r"\s+(?:up|down|off)\b", r"\1\2\3", ("warm", "cool")),
     (r"\b(calm|settle)(s|ed|ing)?\b((?:\s+(?:it|them|the\s+[a-z]+))?)\s+down\b", r"calm\3", ("calm", "settl")),
     (r"\b(tone|tones|toned|toning)\b((?:\s+(?:it|them|the\s+[a-z]+))?)\s+down\b", r"tonedown\2", ("ton",)),
     (r"\b(open|opens|opened|opening)\s+up\b", r"\1", ("open",)),
+    (r"\b(?:bring|brings|bringing|get|gets|getting)\s+back\b", "recover", ("back",)),
     (r"\b(ends?|ended|ending)\s+up\b", r"\1", ("end",)), (r"\b(comes?|came|coming)\s+out\b", r"\1", ("com", "came")),
     (r"\b(stands?|stood)\s+out\b", r"\1", ("stand", "stood")),
     (r"\bwashed[\s-]+out\b", "washedout", ("washed",)),
     (r"\b(blown|burnt|burned)\s+out\b", r"\1", ("blown", "burn")), (r"\bblocked\s+up\b", "blocked", ("blocked",)),
-    (r"\bblack\s+(point|level)s?\b", "blackpoint", ("black",)), (r"\bwhite\s+(point|level)s?\b", "whitepoint", ("white",)),
+    (r"\bblack[\s-]+and[\s-]+white\b|\bb&w\b|\bb/w\b", "blackandwhite", ("black", "b&w", "b/w")),
+    (r"\bblack\s+(point|level)s?\b", "blackpoint", ("black",)),
+    (r"\bwhite\s+(point|level)s?\b", "whitepoint", ("white",)),
     (r"\bwhite[\s-]+balance\b", "whitebalance", ("white",)), (r"\btone\s+curves?\b", "curve", ("tone",)),
+    (r"\b(?:a stop|one stop) and a half\b", "1.5 stops", ("half",)),
+    (r"\bone and a half stops?\b", "1.5 stops", ("half",)),
+    (r"\btwo and a half stops?\b", "2.5 stops", ("half",)),
     (r"\b(low|high)-key\b", r"\1key", ("-key",)), (r"\bover-(exposed|saturated)\b", r"over\1", ("over-",)),
     (r"\bunder-(exposed|saturated)\b", r"under\1", ("under-",)),
     (r"\btoo\s+much\b", "toomuch", ("too",)), (r"\b(too\s+little|not\s+enough)\b", "toolittle", ("too", "enough")),
@@ -130,10 +141,11 @@ _SUBSTITUTIONS = (
 )
 _STOP_PATTERN = re.compile(
     r"(?:(?:about|roughly|around|nearly|close to|approximately|almost|some|just over|just under)\s+)?"
-    r"(a stop and a half|one and a half stops|two and a half stops|two thirds of a stop|a third of a stop|"
-    r"half a stop|a full stop|one stop|a stop|\d+(?:\.\d+)?\s+stops?|two stops|three stops|four stops|five stops)"
+    r"(two thirds of a stop|a third of a stop|half a stop|a full stop|one stop|a stop|\d+(?:\.\d+)?\s+stops?|"
+    r"two stops|three stops|four stops|five stops)"
 )
-_SPOKEN_EV = {text: amount for amount, text in STOPS} | {"one and a half stops": 1.5, "a full stop": 1.0}
+"""Spoken exposure amounts; "a stop and a half" and the like are rewritten to "1.5 stops" first."""
+_SPOKEN_EV = {text: amount for amount, text in STOPS} | {"a full stop": 1.0}
 _FRACTION_OF_STOP = re.compile(r"\bfraction of a stop\b")
 _NOTE_PATTERN = re.compile(r"\(([^()]*?)\)")
 _NUMBER = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*(ev)?\b")
@@ -155,7 +167,7 @@ _MAGNITUDE_OF = {phrase: level for level, phrases in _MAGNITUDE_PHRASES.items() 
 _NONE_PATTERN = re.compile(
     r"\b(?:leave|leaves|leaving)\b.*\b(?:as (?:it|they) (?:is|are)|alone|untouched|unchanged)\b"
     r"|\b(?:stay|stays|remain|remains)\b.*\b(?:untouched|unchanged|as (?:it|they) (?:is|are))\b"
-    r"|\balready\b.*\b(?:right|fine|good|balanced|natural|correct)\b(?!-)"
+    r"|\balready\b.*\b(?:right|fine|good|balanced|natural|correct|where (?:it|they) should)\b(?!-)"
     r"|\b(?:is|are|looks?)\s+(?:already\s+)?(?:fine|right|correct|spot on)\b(?!-)"
     r"|\bnothing to (?:change|fix|correct|do)\b"
     r"|\b(?:no|none)\b.*\b(?:changes?|adjustments?|corrections?|fix|fixes|edits?|problems?|cast|issues?)\b"
@@ -205,13 +217,24 @@ def _magnitude(clause: str) -> int | None:
     return levels.pop() if len(levels) == 1 else None
 
 
-def _stated(notes: list[str]) -> float | None:
-    numbers = [float(match.group(1)) for note in notes for match in [_NUMBER.search(note)] if match]
-    return numbers[0] if len(numbers) == 1 else None
+_RUNNING_NUMBER = re.compile(
+    r"(?:\b(?:by|to|at)\s+(?:about\s+|roughly\s+|around\s+)?|(?<![\w.])(?=[+-]))"
+    r"([+-]?\d+(?:\.\d+)?)(?![\d.])(?!\s*(?:%|stop))")
+
+
+def _stated(notes: list[str], clause: str) -> tuple[float, bool] | None:
+    """The one number given for a move, from a parenthesis ("(+32)", "(Shadows +32)", "(+0.45 EV)") or the
+    running text ("by 20", "+0.5 EV"), and whether it carried a sign (unsigned numbers are magnitudes)."""
+    texts = [match.group(1) for note in notes for match in [_NUMBER.search(note)] if match]
+    if any(character.isdigit() for character in clause):
+        texts += [match.group(1) for match in _RUNNING_NUMBER.finditer(clause)]
+    if len(texts) != 1:
+        return None
+    return float(texts[0]), texts[0][0] in "+-"
 
 
 def _spoken_ev(clause: str) -> float | None:
-    if _FRACTION_OF_STOP.search(clause):
+    if "stop" not in clause or _FRACTION_OF_STOP.search(clause):
         return None
     amounts = []
     for match in _STOP_PATTERN.finditer(clause):
@@ -309,7 +332,7 @@ def _lighting(words: list[str], clause: str, kind: str, subject: str | None) -> 
         direction = _direction(_sign(words, noun))
         if direction:
             out.append(ParsedClaim(Claim(LIGHTING, kind, noun, direction, _level(clause)), clause))
-    elif not nouns and not elliptic:
+    elif not nouns and not elliptic and IMAGE_WORDS.intersection(words):
         inherent = {1 for word in words if word in BRIGHTER_WORDS} | {-1 for word in words if word in DARKEN_WORDS}
         direction = _direction(inherent)
         if direction and _direction(_sign(words)) == direction:
@@ -336,9 +359,13 @@ _VERB_BASES = {"warm", "cool"}
 _CAST_NOUNS = {"cast", "tint", "tinge", "bias"}
 _FIX_WORDS = _forms("neutralise", "neutralize", "counter", "counteract", "correct", "cancel", "offset", "eliminate",
                     "kill")
+MONOCHROME_WORDS = {"blackandwhite", "monochrome", "greyscale", "grayscale"}
+CONVERT_WORDS = _forms("convert", "turn", "make", "render", "switch", "go") | {"converted", "rendered", "turned"}
 _COLOURFULNESS_NOUNS = {"colour", "colours", "chroma", "colourfulness", "intensity", "palette"}
-_SATURATION_DIRECTED = {**dict.fromkeys(_forms("saturate") | {"richer", "vivid", "vivider"}, 1),
-                        **dict.fromkeys(_forms("desaturate", "mute", "calm") | {"calmer", "tonedown"}, -1)}
+_SATURATION_DIRECTED = {**dict.fromkeys(_forms("saturate"), 1), **dict.fromkeys(_forms("desaturate"), -1)}
+_COLOURFULNESS_DIRECTED = {**dict.fromkeys(("richer", "vivid"), 1),
+                           **dict.fromkeys(_forms("mute", "calm") | {"calmer", "tonedown"}, -1)}
+"""Words about colour intensity in general: judged against Vibrance and Saturation together."""
 _SATURATION_STATES = {**dict.fromkeys(("muted", "dull", "drab", "lifeless", "undersaturated", "washedout",
                                        "desaturated"), "low"),
                       **dict.fromkeys(("oversaturated", "garish", "overcooked", "loud"), "high")}
@@ -362,7 +389,8 @@ def _nearest_op(words: list[str], index: int, fixes: bool = False) -> int | None
 
 def _global(words: list[str], clause: str, kind: str) -> list[ParsedClaim]:
     towards = next((i for i, w in enumerate(words) if w in ("towards", "toward")), None)
-    polar_attributes = {"temperature" for w in words if w in _TEMPERATURE_WORDS} | {"tint" for w in words if w in _TINT_WORDS}
+    polar_attributes = ({"temperature"} if _TEMPERATURE_WORDS.keys() & set(words) else set()) | \
+        ({"tint"} if _TINT_WORDS.keys() & set(words) else set())
     actions: dict[str, set[int]] = {}
     states: dict[str, set[str]] = {}
     corrective: set[str] = set()
@@ -394,32 +422,31 @@ def _global(words: list[str], clause: str, kind: str) -> list[ParsedClaim]:
                     corrective.add(attribute)
             continue
         noun = GLOBAL_NOUNS.get(word) or ("colourfulness" if word in _COLOURFULNESS_NOUNS else None)
-        if word == "tint" and index > 0 and (_TEMPERATURE_WORDS.get(words[index - 1]) or _TINT_WORDS.get(words[index - 1])):
+        if word == "tint" and index > 0 and (words[index - 1] in _TEMPERATURE_WORDS or words[index - 1] in _TINT_WORDS):
             continue
         if noun is not None:
-            if noun in polar_attributes or (towards is not None and index < towards and noun in ("temperature", "tint")):
+            before_target = towards is not None and index < towards and noun in ("temperature", "tint")
+            if noun in polar_attributes or before_target:
                 continue
-            if word in ("lack", "toolittle") or "lack" in before or "toolittle" in before:
-                states.setdefault(noun if noun != "colourfulness" else "saturation", set()).add("low")
-                corrective.add(noun)
-                continue
-            if "toomuch" in before:
-                states.setdefault(noun if noun != "colourfulness" else "saturation", set()).add("high")
-                corrective.add(noun)
+            if {"lack", "toolittle", "toomuch"}.intersection(before):
+                measured = "saturation" if noun == "colourfulness" else noun
+                states.setdefault(measured, set()).add("high" if "toomuch" in before else "low")
+                corrective.add(measured)
                 continue
             op = _nearest_op(words, index)
             if op is not None:
                 actions.setdefault(noun, set()).add(op)
             continue
-        if word in _SATURATION_DIRECTED:
-            sign = _SATURATION_DIRECTED[word]
+        if word in _SATURATION_DIRECTED or word in _COLOURFULNESS_DIRECTED:
+            general = word in _COLOURFULNESS_DIRECTED
+            sign = (_COLOURFULNESS_DIRECTED if general else _SATURATION_DIRECTED)[word]
             if "too" in before and sign > 0:
                 states.setdefault("saturation", set()).add("high")
                 corrective.add("saturation")
                 continue
-            op = _nearest_op(words, index) if word in ("vivid", "vivider", "richer") else None
-            actions.setdefault("colourfulness" if word in ("vivid", "vivider", "richer") else "saturation",
-                               set()).add(sign if op is None else op * sign)
+            op = _nearest_op(words, index) if word in ("vivid", "richer") else None
+            actions.setdefault("colourfulness" if general else "saturation", set()).add(
+                sign if op is None else op * sign)
         elif word == "saturated":
             op = _nearest_op(words, index)
             if "too" in before:
@@ -430,6 +457,8 @@ def _global(words: list[str], clause: str, kind: str) -> list[ParsedClaim]:
         elif word in _SATURATION_STATES:
             states.setdefault("saturation", set()).add(_SATURATION_STATES[word])
             corrective.add("saturation")
+    if MONOCHROME_WORDS.intersection(words) and CONVERT_WORDS.intersection(words):
+        actions["monochrome"] = {1}
     out = []
     for attribute, signs in actions.items():
         direction = _direction(set(signs))
@@ -444,11 +473,12 @@ def _global(words: list[str], clause: str, kind: str) -> list[ParsedClaim]:
 
 _LUMINANCE_NOUNS = {"luminance", "lightness", "brightness"}
 _SATURATION_NOUNS = {"saturation", "chroma", "intensity"}
-_LUMINANCE_DIRECTED = {**dict.fromkeys(BRIGHTER_WORDS, 1), **dict.fromkeys(_forms("darken") | {"darker", "darkened"}, -1)}
+_LUMINANCE_DIRECTED = {**dict.fromkeys(BRIGHTER_WORDS, 1), **dict.fromkeys(DARKEN_WORDS, -1)}
 _BAND_SATURATION_DIRECTED = {**dict.fromkeys(_forms("saturate", "intensify", "enrich") | {"richer"}, 1),
                              **dict.fromkeys(_forms("desaturate", "mute", "calm") | {"calmer", "tonedown"}, -1)}
 _BAND_STATES = {
-    **dict.fromkeys(("muted", "dull", "drab", "washedout", "weak", "lifeless", "undersaturated"), ("saturation", "low")),
+    **dict.fromkeys(("muted", "dull", "drab", "washedout", "weak", "lifeless", "undersaturated", "desaturated"),
+                    ("saturation", "low")),
     **dict.fromkeys(("garish", "oversaturated", "loud", "overpowering", "neon"), ("saturation", "high")),
     "heavy": ("luminance", "low"), "bleached": ("luminance", "high"),
 }
@@ -504,7 +534,7 @@ def _specific(words: list[str], clause: str, kind: str, subject: str | None) -> 
             actions.setdefault("luminance", set()).add(_LUMINANCE_DIRECTED[word])
         elif word in _BAND_SATURATION_DIRECTED:
             actions.setdefault("saturation", set()).add(_BAND_SATURATION_DIRECTED[word])
-        elif word in ("boost", "boosts", "boosting", "boosted") and not has_noun:
+        elif word in ("boost", "boosts", "boosting") and not has_noun:
             actions.setdefault("saturation", set()).add(1)
         elif word in _BAND_STATES:
             attribute, value = _BAND_STATES[word]
@@ -564,7 +594,7 @@ def parse_span(aspect: str, kind: str, content: str) -> list[ParsedClaim]:
                 found = _global(words, clause, kind)
             else:
                 found, subject = _specific(words, clause, kind, subject)
-            value, ev = _stated(notes), _spoken_ev(clause)
+            value, ev = _stated(notes, clause), _spoken_ev(clause)
             actions = [p for p in found if p.claim.direction in ("up", "down")]
             for parsed in found:
                 is_only_action = len(actions) == 1 and parsed is actions[0]
@@ -575,9 +605,11 @@ def parse_span(aspect: str, kind: str, content: str) -> list[ParsedClaim]:
     return claims
 
 
-def parse_claims(text: str) -> list[ParsedClaim]:
-    """Every claim of a tagged reasoning text (spans with broken tags are read where recoverable)."""
-    spans, _ = parse_tagged(text)
+def parse_claims(text: str, spans: dict[str, str] | None = None) -> list[ParsedClaim]:
+    """Every claim of a tagged reasoning text (spans with broken tags are read where recoverable);
+    ``spans`` from `parse_tagged` may be passed to skip reading the tags again."""
+    if spans is None:
+        spans, _ = parse_tagged(text)
     claims = []
     for aspect in ASPECTS:
         for kind in ("problem", "plan"):
@@ -589,7 +621,12 @@ def parse_claims(text: str) -> list[ParsedClaim]:
 
 # ------------------------------------------------------------------------------------------ judging
 def _opposes(value: float, direction: str, tolerance: float) -> bool:
+    """Whether a change of ``value`` goes against ``direction`` ("up" / "down") by at least ``tolerance``."""
     return value <= -tolerance if direction == "up" else value >= tolerance
+
+
+def _supports(value: float, direction: str, tolerance: float) -> bool:
+    return _opposes(-value, direction, tolerance)
 
 
 def _described(slider: str, value: float) -> str:
@@ -598,54 +635,59 @@ def _described(slider: str, value: float) -> str:
 
 def _action_problem(claim: Claim, plan: Plan, m: dict[str, float]) -> str | None:
     """Why the plan contradicts a described change (None when it does not)."""
-    words = {"up": "raise", "down": "lower"}
+    verb = {"up": "raise", "down": "lower"}[claim.direction]
     if claim.attribute == "brightness":
         change = brightness_change(plan, m["median_lightness"])
         if _opposes(change, claim.direction, BRIGHTNESS_STEP):
-            return (f"says the image gets {'brighter' if claim.direction == 'up' else 'darker'}, but exposure and "
-                    f"tone sliders move a grey at the input median ({m['median_lightness']:.2f}) by {change:+.3f} L*/100")
+            return (f"says the image gets {'brighter' if claim.direction == 'up' else 'darker'}, but exposure and tone "
+                    f"sliders move a grey at the input median ({m['median_lightness']:.2f}) by {change:+.3f} L*/100")
         return None
+    if claim.attribute == "monochrome":
+        return None if plan.monochrome else "says the image becomes black and white, but Monochrome is not set"
     if claim.attribute == "colourfulness":
         vibrance, saturation = plan.get("Vibrance"), plan.get("Saturation")
-        supported = any(_opposes(-v, claim.direction, TOLERANCE) for v in (vibrance, saturation))
+        supported = any(_supports(v, claim.direction, TOLERANCE) for v in (vibrance, saturation))
         if not supported and _opposes(vibrance + saturation, claim.direction, TOLERANCE):
-            return f"says colour intensity goes {claim.direction}, but Vibrance is {vibrance:+.0f} and Saturation {saturation:+.0f}"
+            return (f"says colour intensity goes {claim.direction}, but Vibrance is {vibrance:+.0f} "
+                    f"and Saturation {saturation:+.0f}")
         return None
     slider = slider_of(claim.attribute, claim.band)
     if slider is None:
         return None
     value = plan.get(slider)
-    tolerance = EV_TOLERANCE if slider == "Exposure2012" else TOLERANCE
-    if not _opposes(value, claim.direction, tolerance):
+    if not _opposes(value, claim.direction, EV_TOLERANCE if slider == "Exposure2012" else TOLERANCE):
         return None
-    partner = ZONE_PARTNERS.get(claim.attribute)
-    if partner is not None:
-        total = value + partner[1] * plan.get(partner[0])
-        if not _opposes(total, claim.direction, 1e-9):
+    if claim.attribute in ZONE_PARTNERS:
+        partner, weight = ZONE_PARTNERS[claim.attribute]
+        if not _opposes(value + weight * plan.get(partner), claim.direction, 1e-9):
             return None
-        return (f"says {words[claim.direction]} the {claim.attribute.replace('_', ' ')}, but {_described(slider, value)} "
-                f"and {_described(partner[0], plan.get(partner[0]))}")
-    what = claim.attribute if claim.band is None else f"{claim.band.lower()} {claim.attribute}"
+        return (f"says {verb} the {claim.attribute}, but {_described(slider, value)} "
+                f"and {_described(partner, plan.get(partner))}")
     if claim.attribute == "hue":
-        return f"says the {claim.band.lower()}s shift {'forwards' if claim.direction == 'up' else 'backwards'} round the wheel, but {_described(slider, value)}"
-    return f"says {words[claim.direction]} {what}, but {_described(slider, value)}"
+        way = "forwards" if claim.direction == "up" else "backwards"
+        return f"says the {claim.band.lower()}s shift {way} round the wheel, but {_described(slider, value)}"
+    what = claim.attribute.replace("_", " ") if claim.band is None else f"{claim.band.lower()} {claim.attribute}"
+    return f"says {verb} {what}, but {_described(slider, value)}"
 
 
 def _magnitude_problem(parsed: ParsedClaim, plan: Plan) -> str | None:
+    """Why a stated number, spoken stop count or magnitude word misdescribes the slider (None if it fits)."""
     claim = parsed.claim
     slider = slider_of(claim.attribute, claim.band)
     if slider is None:
         return None
     value = plan.get(slider)
+    exposure = slider == "Exposure2012"
     if parsed.stated_value is not None:
-        allowed = max(0.06, 0.15 * abs(value)) if slider == "Exposure2012" else max(2.0, 0.15 * abs(value))
-        if abs(parsed.stated_value - value) > allowed:
-            return f"states {parsed.stated_value:+g}, but {_described(slider, value)}"
-    if parsed.stated_ev is not None and slider == "Exposure2012":
-        if abs(parsed.stated_ev - abs(value)) > 0.3 + 0.35 * abs(value):
-            return f"speaks of {parsed.stated_ev:.2g} stop(s), but {_described(slider, value)}"
+        stated, signed = parsed.stated_value
+        allowed = max(0.06 if exposure else 2.0, 0.15 * abs(value))
+        if abs(stated - (value if signed else abs(value))) > allowed:
+            return f"states {stated:+g}, but {_described(slider, value)}" if signed else \
+                f"states {stated:g}, but {_described(slider, value)}"
+    if parsed.stated_ev is not None and exposure and abs(parsed.stated_ev - abs(value)) > 0.3 + 0.35 * abs(value):
+        return f"speaks of {parsed.stated_ev:.2g} stop(s), but {_described(slider, value)}"
     if claim.magnitude is not None:
-        edges = EXPOSURE_MAGNITUDE_EDGES if slider == "Exposure2012" else SLIDER_MAGNITUDE_EDGES
+        edges = EXPOSURE_MAGNITUDE_EDGES if exposure else SLIDER_MAGNITUDE_EDGES
         level = MAGNITUDES.index(claim.magnitude)
         low = edges[level] / MAGNITUDE_SLACK
         high = edges[level + 1] * MAGNITUDE_SLACK if level + 1 < len(edges) else float("inf")
@@ -654,67 +696,65 @@ def _magnitude_problem(parsed: ParsedClaim, plan: Plan) -> str | None:
     return None
 
 
+_ZONE_SLIDERS = {
+    "highlights": ("Highlights2012", "Whites2012", "ParametricHighlights"),
+    "shadows": ("Shadows2012", "Blacks2012", "ParametricShadows"),
+}
+_ZONE_SLIDERS["whites"], _ZONE_SLIDERS["blacks"] = _ZONE_SLIDERS["highlights"], _ZONE_SLIDERS["shadows"]
+_STATE_WORDS = {
+    ("contrast", "low"): "flat", ("contrast", "high"): "harsh", ("temperature", "high"): "a warm cast",
+    ("temperature", "low"): "a cool cast", ("tint", "high"): "a magenta cast", ("tint", "low"): "a green cast",
+    ("highlights", "high"): "clipped", ("highlights", "low"): "dull", ("whites", "high"): "clipped",
+    ("whites", "low"): "dull", ("shadows", "low"): "crushed", ("shadows", "high"): "milky",
+    ("blacks", "low"): "crushed", ("blacks", "high"): "milky",
+}
+
+
 def _fix_problem(claim: Claim, plan: Plan, m: dict[str, float]) -> str | None:
-    """Why the plan makes a stated fault worse (None when it does not)."""
+    """Why the plan makes a stated fault worse (None when it does not): e.g. "underexposed" while the
+    plan darkens the median, "a warm cast" while Temperature goes up, "crushed shadows" while every
+    shadow slider goes down and nothing (exposure, another slider) lifts them."""
     get = plan.get
     attribute, state = claim.attribute, claim.direction
+    fixing = "up" if state == "low" else "down"
     if claim.band is not None:
         slider = slider_of(attribute, claim.band)
-        fixing = "up" if state == "low" else "down"
         if attribute == "saturation" and not _opposes(get("Vibrance") + get("Saturation"), fixing, 1e-9):
             return None
         if _opposes(get(slider), fixing, TOLERANCE):
-            return f"calls the {claim.band.lower()}s {'too low' if state == 'low' else 'too high'} in {attribute}, but {_described(slider, get(slider))}"
+            return (f"calls the {claim.band.lower()}s too {'low' if state == 'low' else 'high'} in {attribute}, "
+                    f"but {_described(slider, get(slider))}")
         return None
     if attribute == "exposure":
         change = brightness_change(plan, m["median_lightness"])
-        if _opposes(change, "up" if state == "low" else "down", BRIGHTNESS_STEP):
-            return f"calls the image too {'dark' if state == 'low' else 'bright'}, but the plan moves its median by {change:+.3f} L*/100"
+        if _opposes(change, fixing, BRIGHTNESS_STEP):
+            return (f"calls the image too {'dark' if state == 'low' else 'bright'}, "
+                    f"but the plan moves its median by {change:+.3f} L*/100")
         return None
     if attribute in ("contrast", "temperature", "tint"):
         slider = slider_of(attribute)
-        if _opposes(get(slider), "up" if state == "low" else "down", TOLERANCE):
-            return f"states {attribute} is {'low' if state == 'low' else 'high'} ({_state_word(attribute, state)}), but {_described(slider, get(slider))}"
+        if _opposes(get(slider), fixing, TOLERANCE):
+            return f"states {_STATE_WORDS[(attribute, state)]}, but {_described(slider, get(slider))}"
         return None
     if attribute == "saturation":
         vibrance, saturation = get("Vibrance"), get("Saturation")
-        fixing = "up" if state == "low" else "down"
-        supported = any(not _opposes(v, fixing, TOLERANCE) and abs(v) >= TOLERANCE for v in (vibrance, saturation))
+        supported = any(_supports(v, fixing, TOLERANCE) for v in (vibrance, saturation))
         if not supported and _opposes(vibrance + saturation, fixing, TOLERANCE):
-            return f"calls the colours {'muted' if state == 'low' else 'oversaturated'}, but Vibrance is {vibrance:+.0f} and Saturation {saturation:+.0f}"
+            return (f"calls the colours {'muted' if state == 'low' else 'oversaturated'}, "
+                    f"but Vibrance is {vibrance:+.0f} and Saturation {saturation:+.0f}")
         return None
-    zone = {"highlights": ("Highlights2012", "Whites2012", "ParametricHighlights"),
-            "whites": ("Highlights2012", "Whites2012", "ParametricHighlights"),
-            "shadows": ("Shadows2012", "Blacks2012", "ParametricShadows"),
-            "blacks": ("Shadows2012", "Blacks2012", "ParametricShadows")}.get(attribute)
-    if zone is None:
+    if attribute not in _ZONE_SLIDERS:
         return None
-    fixing = "down" if state == "high" else "up"
-    values = {name: get(name) for name in zone}
-    exposure = get("Exposure2012")
-    helps = any(_opposes(-v, fixing, TOLERANCE) for v in values.values()) or _opposes(-exposure, fixing, NOTABLE_HELP_EV)
-    if attribute in ("blacks", "shadows") and state == "high":
+    values = {name: get(name) for name in _ZONE_SLIDERS[attribute]}
+    helps = any(_supports(v, fixing, TOLERANCE) for v in values.values())
+    helps = helps or _supports(get("Exposure2012"), fixing, NOTABLE_EV)
+    if (attribute in ("blacks", "shadows")) == (state == "high"):
         helps = helps or get("Contrast2012") >= TOLERANCE
-    if attribute in ("highlights", "whites") and state == "low":
-        helps = helps or get("Contrast2012") >= TOLERANCE
-    hurts = any(_opposes(v, fixing, TOLERANCE) for v in values.values())
-    if hurts and not helps:
+    if any(_opposes(v, fixing, TOLERANCE) for v in values.values()) and not helps:
         listed = ", ".join(f"{name} {value:+.0f}" for name, value in values.items())
-        return f"states the {attribute} are {_state_word(attribute, state)}, but the plan only pushes them further ({listed})"
+        return (f"states the {attribute} are {_STATE_WORDS[(attribute, state)]}, "
+                f"but the plan pushes them further ({listed})")
     return None
-
-
-NOTABLE_HELP_EV = EXPOSURE_MAGNITUDE_EDGES[0]
-
-
-def _state_word(attribute: str, state: str) -> str:
-    return {
-        ("contrast", "low"): "flat", ("contrast", "high"): "harsh", ("temperature", "high"): "a warm cast",
-        ("temperature", "low"): "a cool cast", ("tint", "high"): "a magenta cast", ("tint", "low"): "a green cast",
-        ("highlights", "high"): "clipped", ("highlights", "low"): "dull", ("whites", "high"): "clipped",
-        ("whites", "low"): "dull", ("shadows", "low"): "crushed", ("shadows", "high"): "milky",
-        ("blacks", "low"): "crushed", ("blacks", "high"): "milky",
-    }.get((attribute, state), state)
 
 
 def _none_problem(claim: Claim, plan: Plan) -> str | None:
@@ -726,6 +766,8 @@ def _none_problem(claim: Claim, plan: Plan) -> str | None:
     else:
         sliders = [slider_of(claim.attribute)] if slider_of(claim.attribute) else []
     strong = [name for name in sliders if magnitude_index(name, plan.get(name)) >= STRONG]
+    if claim.aspect == GLOBAL_COLOR and claim.attribute == "all" and plan.monochrome:
+        strong.append("Monochrome")
     if strong:
         return "says nothing needs changing, but " + ", ".join(_described(name, plan.get(name)) for name in strong)
     return None
@@ -733,10 +775,10 @@ def _none_problem(claim: Claim, plan: Plan) -> str | None:
 
 def check(text: str, input_measurements: dict[str, float], plan: Plan) -> list[Contradiction]:
     """Contradictions between a reasoning text, the input's measurements and the plan (module docstring)."""
-    _, tag_errors = parse_tagged(text)
+    spans, tag_errors = parse_tagged(text)
     found = [Contradiction("tags", error.split(" ")[0], error) for error in tag_errors]
     m = input_measurements
-    for parsed in parse_claims(text):
+    for parsed in parse_claims(text, spans):
         claim = parsed.claim
         where = span_name(claim.aspect, claim.span)
         reasons: list[str | None] = []

@@ -50,7 +50,7 @@ def band_key(band: str, quantity: str) -> str:
 def _percentiles(values: torch.Tensor, fractions: tuple[float, ...]) -> torch.Tensor:
     """``(B, len(fractions))`` percentiles of ``(B, N)`` values, interpolating like ``numpy.percentile``."""
     ordered = values.sort(dim=1).values
-    positions = torch.tensor(fractions, dtype=values.dtype) * (values.shape[1] - 1)
+    positions = torch.tensor(fractions, dtype=values.dtype, device=values.device) * (values.shape[1] - 1)
     low = positions.floor().long()
     high = positions.ceil().long()
     weight = positions - low
@@ -65,7 +65,7 @@ def _masked_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
 
 def _bin_sums(values: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
     """``(B, 8)`` per-band sums of ``(B, N)`` values; bin 8 (neutral pixels) is dropped."""
-    sums = torch.zeros(values.shape[0], len(HSL_BANDS) + 1, dtype=values.dtype)
+    sums = torch.zeros(values.shape[0], len(HSL_BANDS) + 1, dtype=values.dtype, device=values.device)
     return sums.scatter_add_(1, bins, values)[:, :len(HSL_BANDS)]
 
 
@@ -75,11 +75,16 @@ def _bin_means(values: torch.Tensor, bins: torch.Tensor, counts: torch.Tensor) -
 
 
 def _nearest_band(hue_deg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Index of the nearest band centre and the signed offset from it, for hues in degrees."""
-    centres = BAND_CENTRES_DEG.to(hue_deg.dtype)
-    offsets = torch.remainder(hue_deg.unsqueeze(-1) - centres + 180.0, 360.0) - 180.0
-    band = offsets.abs().argmin(-1)
-    return band, torch.gather(offsets, -1, band.unsqueeze(-1)).squeeze(-1)
+    """Index of the nearest band centre and the signed offset from it (degrees, + towards the next
+    band), for hues in degrees: the two centres around each hue are found by binary search."""
+    centres = BAND_CENTRES_DEG.to(device=hue_deg.device, dtype=hue_deg.dtype)
+    hue = torch.remainder(hue_deg, 360.0).contiguous()
+    after = torch.remainder(torch.searchsorted(centres, hue), len(centres))
+    before = torch.remainder(after - 1, len(centres))
+    past_before = torch.remainder(hue - centres[before], 360.0)
+    short_of_after = torch.remainder(centres[after] - hue, 360.0)
+    nearer_before = past_before <= short_of_after
+    return torch.where(nearer_before, before, after), torch.where(nearer_before, past_before, -short_of_after)
 
 
 def measure(image: torch.Tensor) -> list[dict[str, float]]:

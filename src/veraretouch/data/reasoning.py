@@ -10,6 +10,9 @@ input and must say what is wrong (problem) and how the fix (the inverse edit, ``
 - A plan describes each notable slider move (``|value| >= 5``, exposure ``>= 0.1 EV``) with a magnitude
   word tied to the value (`MAGNITUDES`), in one of several voices, phrasings and orders.
 
+- Beyond the 38 sliders (presets): Monochrome is stated ("convert it to black and white"); point curves
+  and colour grading are mentioned without a direction, as they have none.
+
 Every phrasing is one the checker (`veraretouch.data.checker`) parses, so our own text checks clean
 and a flipped word is caught. The measurement thresholds for writing a fault (`state_supported`) sit
 next to the looser ones for calling a claim false (`state_contradicted`), so the margins are visible.
@@ -28,6 +31,7 @@ from typing import Callable
 import torch
 
 from ..evaluation.metrics import rgb_to_lab
+from ..formats._common import is_identity_curve
 from ..formats.jsonplan import plan_to_param_file
 from ..operators import render
 from ..operators.colorspace import linear_rgb_to_srgb
@@ -44,8 +48,9 @@ SPAN_KINDS = ("problem", "plan")
 SPAN_NAMES = tuple(f"{aspect}_{kind}" for aspect in ASPECTS for kind in SPAN_KINDS)
 """The six spans in the order a reasoning text holds them."""
 TAGS = {name: (f"<{name}>", f"</{name}>") for name in SPAN_NAMES}
-"""Span name -> (opening tag, closing tag), e.g. ``TAGS["lighting_problem"] == ("<lighting_problem>", "</lighting_problem>")``."""
-LIGHTING_PROBLEM, LIGHTING_PLAN, GLOBAL_COLOR_PROBLEM, GLOBAL_COLOR_PLAN, SPECIFIC_COLOR_PROBLEM, SPECIFIC_COLOR_PLAN = SPAN_NAMES
+"""Span name -> (opening tag, closing tag): ``TAGS["lighting_problem"] == ("<lighting_problem>", "</lighting_problem>")``."""
+(LIGHTING_PROBLEM, LIGHTING_PLAN, GLOBAL_COLOR_PROBLEM, GLOBAL_COLOR_PLAN,
+ SPECIFIC_COLOR_PROBLEM, SPECIFIC_COLOR_PLAN) = SPAN_NAMES
 
 
 def span_name(aspect: str, kind: str) -> str:
@@ -105,7 +110,7 @@ def parse_tagged(text: str) -> tuple[dict[str, str], list[str]]:
         errors.append(f"<{open_name}> is never closed")
     errors.extend(f"<{name}> is missing" for name in SPAN_NAMES if name not in order)
     seen = [name for name in SPAN_NAMES if name in order]
-    firsts = sorted(dict.fromkeys(order), key=order.index)
+    firsts = list(dict.fromkeys(order))
     if firsts != seen:
         errors.append(f"spans out of order: {', '.join(firsts)} (expected {', '.join(seen)})")
     return spans, errors
@@ -143,8 +148,9 @@ class Reasoning:
 MAGNITUDES = ("slight", "moderate", "strong", "very strong")
 SLIDER_MAGNITUDE_EDGES = (5.0, 15.0, 30.0, 60.0)
 """``|slider|`` from each edge up gets the next magnitude word; below 5 the move is negligible."""
-EXPOSURE_MAGNITUDE_EDGES = (0.1, 0.25, 0.6, 1.2)
-"""The same for ``|Exposure2012|`` in EV (a touch / about half a stop / about a stop / more)."""
+EXPOSURE_MAGNITUDE_EDGES = (0.1, 0.35, 0.75, 1.5)
+"""The same for ``|Exposure2012|`` in EV: +0.3 is "a touch", +0.5 "about half a stop", +1 "about a stop";
+from 0.35 EV a move may also be spoken in stops (`STOPS`)."""
 NOTABLE_SLIDER, NOTABLE_EV = SLIDER_MAGNITUDE_EDGES[0], EXPOSURE_MAGNITUDE_EDGES[0]
 BRIGHTNESS_STEP = 0.02
 """A plan brightens (darkens) an image when it moves a grey at the input's median lightness by at
@@ -158,7 +164,6 @@ LIGHTING_SLIDER_OF = {
 }
 GLOBAL_SLIDER_OF = {"temperature": "IncrementalTemperature", "tint": "IncrementalTint",
                     "vibrance": "Vibrance", "saturation": "Saturation"}
-BAND_ATTRIBUTES = ("hue", "saturation", "luminance")
 
 
 def _zone_weight(name: str, partner: str) -> float:
@@ -318,7 +323,8 @@ def state_contradicted(attribute: str, state: str, m: dict[str, float], band: st
         ("temperature", "low"): (m["cast_b"] > 1.0, f"the neutral cast is b* {m['cast_b']:+.1f} (warm), not cool"),
         ("tint", "high"): (m["cast_a"] < -1.0, f"the neutral cast is a* {m['cast_a']:+.1f} (green), not magenta"),
         ("tint", "low"): (m["cast_a"] > 1.0, f"the neutral cast is a* {m['cast_a']:+.1f} (magenta), not green"),
-        ("saturation", "low"): (m["mean_chroma"] > 30.0, f"mean chroma is {m['mean_chroma']:.0f} C*ab (> 30), not muted"),
+        ("saturation", "low"): (m["mean_chroma"] > 30.0,
+                                f"mean chroma is {m['mean_chroma']:.0f} C*ab (> 30), not muted"),
         ("saturation", "high"): (m["mean_chroma"] < 20.0, f"mean chroma is only {m['mean_chroma']:.0f} C*ab (< 20)"),
     }
     tests[("whites", "high")] = tests[("highlights", "high")]
@@ -334,7 +340,7 @@ _IRREGULAR_GERUNDS = {"drop": "dropping", "cut": "cutting"}
 
 
 def verb_forms(lemma: str) -> tuple[str, str, str]:
-    """(base, third person, gerund) of a regular English verb: ``verb_forms("push") == ("push", "pushes", "pushing")``."""
+    """(base, third person, gerund) of a regular verb: ``verb_forms("push") == ("push", "pushes", "pushing")``."""
     if lemma.endswith(("sh", "ch", "s", "x")):
         third = lemma + "es"
     elif lemma.endswith("y") and lemma[-2] not in "aeiou":
@@ -375,7 +381,7 @@ STOPS = ((1 / 3, "a third of a stop"), (0.5, "half a stop"), (2 / 3, "two thirds
          (1.0, "one stop"), (1.5, "a stop and a half"), (2.0, "two stops"), (2.5, "two and a half stops"),
          (3.0, "three stops"), (4.0, "four stops"), (5.0, "five stops"))
 """Spoken exposure amounts and their EV; the checker reads them back."""
-APPROXIMATELY = ("about", "roughly", "around", "nearly", "close to")
+APPROXIMATELY = ("about", "roughly", "around")
 
 _LIGHTING_TEMPLATES = {
     ("exposure", "up"): ("raise|the exposure {ev}", "lift|the exposure {ev}", "push|the exposure up {ev}",
@@ -506,9 +512,14 @@ def _value_note(move: _Move, rng: random.Random) -> str:
 
 
 def _stop_phrase(ev: float, rng: random.Random) -> str:
+    """The nearest spoken amount of `STOPS`, hedged by which side of it the value lies."""
     best = min(abs(amount - abs(ev)) for amount, _ in STOPS)
-    phrases = [text for amount, text in STOPS if abs(amount - abs(ev)) == best]
-    return f"{rng.choice(APPROXIMATELY)} {rng.choice(phrases)}"
+    amount, phrase = rng.choice([(amount, text) for amount, text in STOPS if abs(amount - abs(ev)) == best])
+    if abs(abs(ev) - amount) < 0.05:
+        hedges = APPROXIMATELY
+    else:
+        hedges = APPROXIMATELY + (("nearly", "close to", "just under") if abs(ev) < amount else ("just over",))
+    return f"{rng.choice(hedges)} {phrase}"
 
 
 def _fill(template: str, move: _Move, rng: random.Random, form: int, pronoun: bool) -> str:
@@ -519,7 +530,8 @@ def _fill(template: str, move: _Move, rng: random.Random, form: int, pronoun: bo
     if move.slider == "Exposure2012":
         spoken = abs(move.value) >= EXPOSURE_MAGNITUDE_EDGES[1] and rng.random() < 0.7
         fields["ev"] = f"by {_stop_phrase(move.value, rng)}" if spoken else fields["m"]
-        fields["evq"] = _stop_phrase(move.value, rng) if spoken else re.sub(r"\s+of$", "", rng.choice(QUANTITIES[level]))
+        quantity = re.sub(r"\s+of$", "", rng.choice(QUANTITIES[level]))
+        fields["evq"] = _stop_phrase(move.value, rng) if spoken else quantity
     if move.attribute in _CURVE_ZONES:
         fields["zone"] = rng.choice(_CURVE_ZONES[move.attribute])
     if move.band is not None:
@@ -542,6 +554,8 @@ def _action_clause(move: _Move, rng: random.Random, form: int, pronoun: bool = F
         templates = _GLOBAL_TEMPLATES[(move.attribute, move.direction)]
     if move.band is not None and not pronoun and rng.random() < 0.8:
         templates = tuple(t for t in templates if "{b}" in t) or templates
+    if move.magnitude >= 2:
+        templates = tuple(t for t in templates if not t.startswith("nudge|")) or templates
     clause = _fill(rng.choice(templates), move, rng, form, pronoun)
     return clause + (_value_note(move, rng) if rng.random() < note else "")
 
@@ -601,19 +615,6 @@ def _chunks(items: list, rng: random.Random, largest: int = 3) -> list[list]:
 
 
 # ------------------------------------------------------------------------------------------ plan spans
-def _tweaks_sentence(hidden: list[_Move], rng: random.Random) -> str:
-    """A sentence saying the moves left out are small, naming up to three of them half the time."""
-    if rng.random() < 0.5:
-        return rng.choice(_SMALLER_TWEAKS) + "."
-    names = []
-    for move in hidden:
-        if move.band is None:
-            names.append(_SLIDER_NAMES[move.attribute])
-        else:
-            names.append(f"the {rng.choice(BAND_WORDS[move.band])} {move.attribute}")
-    names = list(dict.fromkeys(names))
-    listed = _and_list(rng.sample(names, min(3, len(names))))
-    return rng.choice(_NAMED_TWEAKS).format(names=listed, Names=_capitalise(listed)) + "."
 MAX_MOVES_IN_TEXT = {LIGHTING: 6, GLOBAL_COLOR: 4, SPECIFIC_COLOR: 4}
 """At most this many moves (bands, for specific colour) are spelled out per plan span; the rest are
 summed up as smaller tweaks (the edit itself follows the text)."""
@@ -632,6 +633,21 @@ _SLIDER_NAMES = {
     "curve_highlights": "the curve's highlight zone", "temperature": "the temperature", "tint": "the tint",
     "vibrance": "the vibrance", "saturation": "the saturation",
 }
+def _tweaks_sentence(hidden: list[_Move], rng: random.Random) -> str:
+    """A sentence saying the moves left out are small, naming up to three of them half the time."""
+    if rng.random() < 0.5:
+        return rng.choice(_SMALLER_TWEAKS) + "."
+    names = []
+    for move in hidden:
+        if move.band is None:
+            names.append(_SLIDER_NAMES[move.attribute])
+        else:
+            names.append(f"the {rng.choice(BAND_WORDS[move.band])} {move.attribute}")
+    names = list(dict.fromkeys(names))
+    listed = _and_list(rng.sample(names, min(3, len(names))))
+    return rng.choice(_NAMED_TWEAKS).format(names=listed, Names=_capitalise(listed)) + "."
+
+
 _NOTHING_PLAN = {
     LIGHTING: ("Leave the exposure and tones as they are.", "No lighting changes are needed.",
                "The tones stay untouched.", "Nothing to change in the lighting.",
@@ -707,21 +723,26 @@ def _degree(level: int, rng: random.Random) -> str:
                        ("badly", "heavily", "very"))[level])
 
 
+def _degree_too(level: int, rng: random.Random) -> str:
+    return rng.choice((("a little", "slightly", "a bit"), ("clearly", "noticeably", "quite"),
+                       ("far", "much", "way"))[level])
+
+
 def _degree_adjective(level: int, rng: random.Random) -> str:
     return rng.choice((("slight", "faint", "mild"), ("clear", "distinct", "noticeable"),
                        ("strong", "heavy", "marked"))[level])
 
 
 _STATE_SENTENCES = {
-    ("exposure", "low"): ("The image is {d} underexposed", "The photo looks {d} too dark",
-                          "Everything sits {d} too dark", "The exposure is {d} too low for the scene",
+    ("exposure", "low"): ("The image is {d} underexposed", "The photo looks {dt} too dark",
+                          "Everything sits {dt} too dark", "The exposure is {dt} too low for the scene",
                           "The frame reads {d} dim and murky", "It comes out {d} underexposed"),
-    ("exposure", "high"): ("The image is {d} overexposed", "The photo looks {d} too bright",
-                           "Everything sits {d} too bright", "The exposure is {d} too high for the scene",
+    ("exposure", "high"): ("The image is {d} overexposed", "The photo looks {dt} too bright",
+                           "Everything sits {dt} too bright", "The exposure is {dt} too high for the scene",
                            "It comes out {d} overexposed"),
     ("contrast", "low"): ("The tones look flat", "The image lacks contrast", "Contrast is {d} weak",
                           "It feels flat and low in contrast", "The picture looks {d} flat"),
-    ("contrast", "high"): ("The contrast is {d} harsh", "It looks {d} too contrasty",
+    ("contrast", "high"): ("The contrast is {d} harsh", "It looks {dt} too contrasty",
                            "There is too much contrast", "The tones are {d} harsh"),
     ("highlights", "high"): ("The highlights are blown", "The bright areas are clipped",
                              "Highlight detail is lost to clipping", "The brightest tones are burnt out"),
@@ -732,9 +753,9 @@ _STATE_SENTENCES = {
     ("blacks", "high"): ("The blacks look milky", "The blacks are washed out and greyish",
                          "The blacks look {d} milky", "The darkest tones look {d} milky"),
     ("temperature", "high"): ("There is a {a} warm cast", "The image leans {d} warm", "Neutrals look {d} yellowish",
-                              "The white balance is {d} too warm", "A {a} yellow cast sits over the frame"),
+                              "The white balance is {dt} too warm", "A {a} yellow cast sits over the frame"),
     ("temperature", "low"): ("There is a {a} cool cast", "The image leans {d} cool", "Neutrals look {d} bluish",
-                             "The white balance is {d} too cool", "A {a} blue cast sits over the frame"),
+                             "The white balance is {dt} too cool", "A {a} blue cast sits over the frame"),
     ("tint", "high"): ("There is a {a} magenta cast", "Neutrals look {d} pinkish", "The tint leans {d} magenta",
                        "A {a} magenta tint sits over the frame"),
     ("tint", "low"): ("There is a {a} green cast", "Neutrals look {d} greenish", "The tint leans {d} green",
@@ -742,13 +763,13 @@ _STATE_SENTENCES = {
     ("saturation", "low"): ("The colours look {d} muted", "The colours are dull and undersaturated",
                             "The palette looks {d} drab", "Colour looks {d} muted overall"),
     ("saturation", "high"): ("The colours look {d} oversaturated", "The colours are {d} garish",
-                             "The palette looks {d} overcooked", "Colour is {d} too saturated overall"),
+                             "The palette looks {d} overcooked", "Colour is {dt} too saturated overall"),
 }
 _BAND_STATE_SENTENCES = {
     ("saturation", "low"): ("The {b} look {d} muted", "The {b} are {d} dull", "The {b} lack saturation"),
     ("saturation", "high"): ("The {b} are {d} garish", "The {b} look {d} oversaturated", "The {b} are too loud"),
-    ("luminance", "low"): ("The {b} are {d} too dark", "The {b} look {d} heavy"),
-    ("luminance", "high"): ("The {b} are {d} too light", "The {b} look {d} too bright"),
+    ("luminance", "low"): ("The {b} are {dt} too dark", "The {b} look {d} heavy"),
+    ("luminance", "high"): ("The {b} are {dt} too light", "The {b} look {dt} too bright"),
     ("hue", "high"): ("The {b} lean {d} towards {t}", "The {b} drift {d} towards {t}", "The {b} veer towards {t}"),
     ("hue", "low"): ("The {b} lean {d} towards {t}", "The {b} drift {d} towards {t}", "The {b} veer towards {t}"),
 }
@@ -799,7 +820,7 @@ def _state_sentence(attribute: str, state: str, m: dict[str, float], level: int,
                     band: str | None = None) -> str:
     if band is None:
         sentence = rng.choice(_STATE_SENTENCES[(attribute, state)]).format(
-            d=_degree(level, rng), a=_degree_adjective(level, rng))
+            d=_degree(level, rng), dt=_degree_too(level, rng), a=_degree_adjective(level, rng))
         details = _DETAILS.get((attribute, state))
         if details and rng.random() < 0.35:
             sentence += ", " + rng.choice(details).format(
@@ -807,7 +828,7 @@ def _state_sentence(attribute: str, state: str, m: dict[str, float], level: int,
     else:
         target = rng.choice(BAND_WORDS[neighbour(band, "up" if state == "high" else "down")])
         sentence = rng.choice(_BAND_STATE_SENTENCES[(attribute, state)]).format(
-            b=_plural(band, rng), d=_degree(level, rng), t=target)
+            b=_plural(band, rng), d=_degree(level, rng), dt=_degree_too(level, rng), t=target)
     return re.sub(r"\s+", " ", sentence)
 
 
@@ -837,7 +858,8 @@ def _lighting_problems(moves: list[_Move], m: dict[str, float], plan: Plan,
         add("contrast", "high", 1 if m["contrast"] > 0.34 else 0)
     elif abs(contrast) >= SLIDER_MAGNITUDE_EDGES[1] and rng.random() < 0.6:
         direction = "up" if contrast > 0 else "down"
-        found.append((rng.choice(_CAUTIOUS[("contrast", direction)]), Claim(LIGHTING, "problem", "contrast", direction)))
+        found.append((rng.choice(_CAUTIOUS[("contrast", direction)]),
+                      Claim(LIGHTING, "problem", "contrast", direction)))
     highlights, whites = values.get("Highlights2012", 0.0), values.get("Whites2012", 0.0)
     if min(highlights, whites) <= -NOTABLE_SLIDER and state_supported("highlights", "high", m):
         add("highlights", "high", 1)
@@ -869,10 +891,11 @@ def _global_problems(moves: list[_Move], m: dict[str, float], plan: Plan,
                           Claim(GLOBAL_COLOR, "problem", "temperature", direction)))
     vibrance, saturation = plan.get("Vibrance"), plan.get("Saturation")
     total = vibrance + saturation
-    if max(vibrance, saturation) >= NOTABLE_SLIDER and total >= NOTABLE_SLIDER and state_supported("saturation", "low", m):
+    boosts, cuts = max(vibrance, saturation) >= NOTABLE_SLIDER, min(vibrance, saturation) <= -NOTABLE_SLIDER
+    if boosts and total >= NOTABLE_SLIDER and state_supported("saturation", "low", m):
         found.append((_state_sentence("saturation", "low", m, 1 if m["mean_chroma"] < 7 else 0, rng),
                       Claim(GLOBAL_COLOR, "problem", "saturation", "low")))
-    elif min(vibrance, saturation) <= -NOTABLE_SLIDER and total <= -NOTABLE_SLIDER and state_supported("saturation", "high", m):
+    elif cuts and total <= -NOTABLE_SLIDER and state_supported("saturation", "high", m):
         found.append((_state_sentence("saturation", "high", m, 1 if m["mean_chroma"] > 55 else 0, rng),
                       Claim(GLOBAL_COLOR, "problem", "saturation", "high")))
     elif abs(total) >= SLIDER_MAGNITUDE_EDGES[1] and min(vibrance, saturation) * max(vibrance, saturation) >= 0:
@@ -933,19 +956,61 @@ def _problem_span(aspect: str, findings: list[tuple[str, Claim | None]], rng: ra
             sentences.append(f"{first}{rng.choice(_LINKS)}{second[:1].lower()}{second[1:]}.")
         else:
             sentences.append(texts.pop(0) + ".")
-    if rng.random() < 0.2:
+    verdicts = any(claim is not None and claim.direction in ("low", "high") for _, claim in findings)
+    if not verdicts and rng.random() < 0.3:
         sentences.insert(0, rng.choice(_NEUTRAL_LEADS[aspect]))
     return " ".join(sentences)
 
 
 # ------------------------------------------------------------------------------------------ describe
+_CURVE_SENTENCES = ("A custom point curve shapes the tones further.", "The point curve adds its own shaping on top.",
+                    "A point curve finishes the tonal shape.")
+_GRADING_SENTENCES = ("Colour grading finishes the look.", "Split toning in the shadows and highlights completes it.",
+                      "The colour grading wheels complete the look.", "Colour grading sets the final mood.")
+_MONOCHROME_SENTENCES = ("Convert the image to black and white.", "The image is converted to monochrome.",
+                         "Then turn it into a black and white picture.", "Render it in black and white.")
+_MONOCHROME_PROBLEMS = ("The image is in colour, while the look is black and white.",
+                        "The look calls for a monochrome rendering of this colour image.",
+                        "This colour image is meant to end up in black and white.")
+
+
+def _beyond_sliders(plan: Plan, m: dict[str, float],
+                    rng: random.Random) -> dict[str, tuple[list[str], list[str], list[Claim]]]:
+    """What a plan does beyond the 38 sliders (presets use it), per aspect: problem sentences, plan
+    sentences and claims. Monochrome is stated (and checked); curves and colour grading are mentioned
+    without direction words, as their effect is not a single direction."""
+    extras: dict[str, tuple[list[str], list[str], list[Claim]]] = {aspect: ([], [], []) for aspect in ASPECTS}
+    shaped = [name for name, points in plan.curves.items() if not is_identity_curve(points)]
+    if "ToneCurvePV2012" in shaped:
+        extras[LIGHTING][1].append(rng.choice(_CURVE_SENTENCES))
+    graded = any(magnitude_index(name, plan.get(name)) >= 0 for name in plan.values
+                 if name.startswith("ColorGrade") and name.endswith(("Sat", "Lum")))
+    if graded or any(name != "ToneCurvePV2012" for name in shaped):
+        extras[GLOBAL_COLOR][1].append(rng.choice(_GRADING_SENTENCES))
+    if plan.monochrome:
+        extras[GLOBAL_COLOR][1].insert(0, rng.choice(_MONOCHROME_SENTENCES))
+        extras[GLOBAL_COLOR][2].append(Claim(GLOBAL_COLOR, "plan", "monochrome", "up"))
+        if m["mean_chroma"] >= 5.0:
+            extras[GLOBAL_COLOR][0].append(rng.choice(_MONOCHROME_PROBLEMS))
+    return extras
+
+
 def describe(input_measurements: dict[str, float], plan: Plan, rng: random.Random) -> Reasoning:
-    """Tagged reasoning for fixing an input (its `measure` dict) with ``plan``; deterministic per ``rng`` state."""
+    """Tagged reasoning for fixing an input (its `measure` dict) with ``plan``: per aspect a problem span
+    (faults both measured and corrected, else the wanted change without a verdict, else "nothing to
+    fix") and a plan span (the notable slider moves), with the claims made. Deterministic per ``rng`` state."""
     moves = _notable_moves(plan)
     m = input_measurements
+    extras = _beyond_sliders(plan, m, rng)
     spans: dict[str, tuple[str, str]] = {}
     claims: list[Claim] = []
     for aspect in ASPECTS:
+        extra_problems, extra_plans, extra_claims = extras[aspect]
+        if not moves[aspect] and (extra_problems or extra_plans):
+            problem = " ".join(extra_problems) or rng.choice(_NEUTRAL_LEADS[aspect])
+            spans[aspect] = (problem, " ".join(extra_plans))
+            claims.extend(extra_claims)
+            continue
         if not moves[aspect]:
             problem = rng.choice(_NOTHING_PROBLEM[aspect])
             problem_claims = [Claim(aspect, "problem", "all", "none")]
@@ -959,8 +1024,8 @@ def describe(input_measurements: dict[str, float], plan: Plan, rng: random.Rando
             problem = _problem_span(aspect, list(findings), rng)
             problem_claims = [claim for _, claim in findings if claim is not None]
         plan_text, plan_claims = _plan_span(aspect, moves[aspect], m, plan, rng)
-        spans[aspect] = (problem, plan_text)
-        claims.extend(problem_claims + plan_claims)
+        spans[aspect] = (" ".join([problem, *extra_problems]), " ".join([plan_text, *extra_plans]))
+        claims.extend(problem_claims + plan_claims + extra_claims)
     return Reasoning(format_reasoning(spans), spans, tuple(claims))
 
 
@@ -1031,31 +1096,36 @@ LOOK_WORDS = {
     "vivid": "more vivid", "saturated": "more saturated", "punchy": "punchier", "contrasty": "more contrasty",
     "faded": "more faded", "matte": "more matte", "gritty": "grittier", "grainy": "grainier", "clean": "cleaner",
     "crisp": "crisper", "cinematic": "more cinematic", "nostalgic": "more nostalgic", "vintage": "more vintage",
-    "retro": "more retro", "moody-dark": "moodier", "dramatic": "more dramatic", "ethereal": "more ethereal",
+    "retro": "more retro", "dramatic": "more dramatic", "ethereal": "more ethereal",
     "creamy": "creamier", "rich": "richer", "lush": "lusher", "gloomy": "gloomier", "sunny": "sunnier",
     "hazy": "hazier", "teal": "more teal", "earthy": "earthier", "natural": "more natural", "neutral": "more neutral",
     "high-key": "more high-key", "low-key": "more low-key", "high-contrast": "higher in contrast",
     "low-contrast": "lower in contrast",
 }
 """Look adjectives a preset description may use, and the comparative a user would ask for."""
-_OPPOSITES = (("warm", "cool"), ("warm", "cold"), ("golden", "cool"), ("dark", "bright"), ("dark", "airy"),
-              ("muted", "vibrant"), ("muted", "vivid"), ("desaturated", "saturated"), ("desaturated", "vibrant"),
-              ("soft", "punchy"), ("soft", "contrasty"), ("faded", "punchy"), ("clean", "gritty"),
-              ("high-key", "low-key"), ("high-contrast", "low-contrast"), ("moody", "sunny"), ("moody", "airy"))
+_SYNONYMS = {"cold": "cool", "desaturated": "muted", "vivid": "vibrant", "saturated": "vibrant", "contrasty": "punchy",
+             "high-contrast": "punchy", "matte": "faded", "retro": "vintage", "nostalgic": "vintage",
+             "low-contrast": "soft", "gloomy": "moody"}
+"""Look words folded into one, so a request never asks for "cooler and colder"."""
+_OPPOSITES = (("warm", "cool"), ("golden", "cool"), ("dark", "bright"), ("dark", "airy"), ("dark", "high-key"),
+              ("muted", "vibrant"), ("muted", "rich"), ("soft", "punchy"), ("faded", "punchy"), ("clean", "gritty"),
+              ("high-key", "low-key"), ("moody", "sunny"), ("moody", "airy"), ("neutral", "warm"), ("neutral", "cool"),
+              ("neutral", "golden"), ("neutral", "teal"), ("pastel", "rich"), ("pastel", "dark"), ("bright", "low-key"))
 _NEGATIONS = {"not", "no", "never", "without", "less", "avoid", "instead", "rather", "nor", "lacks", "lacking"}
 
 
 def look_adjectives(description: str | None, limit: int = 6) -> list[str]:
-    """Distinct `LOOK_WORDS` in ``description`` in order of first use, skipping negated ones ("NOT teal",
-    "less aggressive") and any whose opposite came first (a "cool-warm split" keeps "cool")."""
+    """Distinct `LOOK_WORDS` in ``description`` in order of first use (synonyms folded), skipping
+    negated ones ("NOT teal", "less aggressive") and any whose opposite came first."""
     if not description:
         return []
-    words = re.findall(r"[a-z]+(?:-[a-z]+)?", description.lower().replace("high contrast", "high-contrast")
-                       .replace("low contrast", "low-contrast"))
+    text = description.lower().replace("high contrast", "high-contrast").replace("low contrast", "low-contrast")
+    words = re.findall(r"[a-z]+(?:-[a-z]+)?", text)
     found: list[str] = []
     for index, word in enumerate(words):
-        candidates = [word] + (word.split("-") if "-" in word and word not in LOOK_WORDS else [])
+        candidates = [word] if word in LOOK_WORDS else word.split("-") if "-" in word else []
         for candidate in candidates:
+            candidate = _SYNONYMS.get(candidate, candidate)
             if candidate not in LOOK_WORDS or candidate in found:
                 continue
             if _NEGATIONS.intersection(words[max(0, index - 2):index]):
@@ -1077,7 +1147,13 @@ def _clean_name(name: str) -> tuple[str, bool, bool]:
     text = re.sub(r"^\s*[\d.]+\s+", "", text)
     text = re.sub(r"\[[^\]]*\]|\([^)]*\)|\b(bw|b&w|b/w|of)\b\s", "", text, flags=re.IGNORECASE)
     text = re.sub(r"\bvideo\b|\s-\s*tuned\b|\bversion\s*\d+\b", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<=[a-z])-(?=[A-Z][a-z])", " ", text)
     return re.sub(r"\s+", " ", text).strip(" -"), mono, video
+
+
+def _article(phrase: str) -> str:
+    """"a" or "an" for a phrase, by its first letter (a rough rule; names like "Ektar" get "an")."""
+    return "an" if phrase[:1].lower() in "aeio" else "a"
 
 
 def _film_short_names(name: str) -> list[str]:
@@ -1090,29 +1166,29 @@ def _film_short_names(name: str) -> list[str]:
     return [short for short in dict.fromkeys((with_speed, without)) if short and short != name]
 
 
-_FILM_TEMPLATES = ("give it a {name} film look", "make this look like it was shot on {short}",
+_FILM_TEMPLATES = ("give it {a} {name} film look", "make this look like it was shot on {short}",
                    "emulate {name}", "I want the {short} look", "{short} film vibes, please",
                    "process it like a roll of {name}", "make it look like {short} film",
-                   "can you give this the look of {name}?", "apply a {name} emulation")
+                   "can you give this the look of {name}?", "apply {a} {name} emulation")
 _STYLE_TEMPLATES = {
-    "Photographer": ("edit it in the style of {name}", "make it look like a {name} photograph",
+    "Photographer": ("edit it in the style of {name}", "make it look like {a} {name} photograph",
                      "give it {name}'s colour and tone", "channel {name} in this edit", "{name} style, please"),
-    "Decade": ("give it a {name} feel", "make it look like {name}", "I want a {name} look",
+    "Decade": ("give it {a} {name} feel", "make it look like {name}", "I want {a} {name} look",
                "take it back to {name}"),
-    "Geographic": ("give it a {name} vibe", "make it feel like {name}", "a {name} look, please",
-                   "edit it like a {name} travel photo"),
-    "Seasonal": ("give it a {name} mood", "make it feel like {name}", "a {name} look, please"),
-    "Mobile": ("apply a {name} filter", "make it look like the {name} filter", "give it that {name} filter look"),
-    "Video": ("grade it like {name}", "give it a {name} grade", "a {name} colour grade, please"),
-    "Alternative-Process": ("make it look like a {name}", "give it a {name} look", "emulate a {name} print"),
+    "Geographic": ("give it {a} {name} vibe", "make it feel like {name}", "{a} {name} look, please",
+                   "edit it like {a} {name} travel photo"),
+    "Seasonal": ("give it {a} {name} mood", "make it feel like {name}", "{a} {name} look, please"),
+    "Mobile": ("apply {a} {name} filter", "make it look like the {name} filter", "give it that {name} filter look"),
+    "Video": ("grade it like {name}", "give it {a} {name} grade", "{a} {name} colour grade, please"),
+    "Alternative-Process": ("make it look like {a} {name}", "give it {a} {name} look", "emulate {a} {name} print"),
     "Utility": ("apply the {name} preset", "use the {name} setting"),
 }
-_GENERIC_TEMPLATES = ("give it a {name} look", "apply the {name} style", "make it look {name}",
-                      "I'd like a {name} look", "{name}, please", "edit it with a {name} feel")
-_ADJECTIVE_TEMPLATES = ("make it {a}", "{A}, please", "can you make it {a}?", "I'd like it {a}",
-                        "go {a}", "a bit {a}, please", "make the photo {a}")
-_COMBINED_TEMPLATES = ("give it a {name} look, {a}", "{a}, like {name}", "a {name} feel, {a}",
-                       "make it {a}, in the spirit of {name}")
+_GENERIC_TEMPLATES = ("give it {a} {name} look", "apply the {name} style", "I'd like {a} {name} look",
+                      "{name}, please", "edit it with {a} {name} feel", "make it look like the {name} preset")
+_ADJECTIVE_TEMPLATES = ("make it {w}", "{W}, please", "can you make it {w}?", "I'd like it {w}",
+                        "go {w}", "a bit {w}, please", "make the photo {w}")
+_COMBINED_TEMPLATES = ("give it {a} {name} look, {w}", "{w}, like {name}", "{a} {name} feel, {w}",
+                       "make it {w}, in the spirit of {name}")
 
 
 def style_instructions(name: str, category: str | None, description: str | None, rng: random.Random,
@@ -1125,31 +1201,31 @@ def style_instructions(name: str, category: str | None, description: str | None,
     moodier"). Film stocks are recognised by brand (`FILM_BRANDS`) or a film category.
     """
     display, mono, video = _clean_name(name)
+    article = _article(display)
     film = category in FILM_CATEGORIES or (display.split()[:1] and display.split()[0] in FILM_BRANDS)
-    if video and category != "Video":
-        category = "Video" if not film else category
+    if video and category != "Video" and not film:
+        category = "Video"
     candidates: list[str] = []
     if film:
         shorts = _film_short_names(display) or [display]
         for template in _FILM_TEMPLATES:
-            candidates.append(template.format(name=display, short=rng.choice(shorts)))
+            candidates.append(template.format(name=display, short=rng.choice(shorts), a=article))
         if mono or category == "Black-White":
-            candidates += [f"convert it to black and white like {display}", f"a {rng.choice(shorts)} black and white look",
-                           f"make it monochrome, {display} style"]
+            candidates += [f"convert it to black and white like {display}",
+                           f"a {rng.choice(shorts)} black and white look", f"make it monochrome, {display} style"]
     else:
         templates = _STYLE_TEMPLATES.get(category or "", _GENERIC_TEMPLATES)
-        candidates += [template.format(name=display) for template in templates]
-        candidates += [template.format(name=display) for template in rng.sample(_GENERIC_TEMPLATES, 2)]
+        candidates += [template.format(name=display, a=article) for template in templates]
+        candidates += [template.format(name=display, a=article) for template in rng.sample(_GENERIC_TEMPLATES, 2)]
     if category in _CATEGORY_WORDS and category not in ("Utility", "Genre", "Creative"):
-        candidates.append(f"a {display} {_CATEGORY_WORDS[category]} look")
-    adjectives = [LOOK_WORDS[word] for word in look_adjectives(description)]
+        candidates.append(f"{article} {display} {_CATEGORY_WORDS[category]} look")
+    adjectives = [LOOK_WORDS[word] for word in look_adjectives(f"{display}. {description or ''}")]
     if adjectives:
         for _ in range(max(3, count)):
-            picked = rng.sample(adjectives, rng.randint(1, min(3, len(adjectives))))
-            wanted = _and_list(picked)
-            candidates.append(rng.choice(_ADJECTIVE_TEMPLATES).format(a=wanted, A=_capitalise(wanted)))
+            wanted = _and_list(rng.sample(adjectives, rng.randint(1, min(3, len(adjectives)))))
+            candidates.append(rng.choice(_ADJECTIVE_TEMPLATES).format(w=wanted, W=_capitalise(wanted)))
             if rng.random() < 0.5:
-                candidates.append(rng.choice(_COMBINED_TEMPLATES).format(name=display, a=wanted))
+                candidates.append(rng.choice(_COMBINED_TEMPLATES).format(name=display, w=wanted, a=article))
     unique = list(dict.fromkeys(_capitalise(text.strip()) for text in candidates))
     rng.shuffle(unique)
     return unique[:count]

@@ -98,6 +98,26 @@ tensors: more threads were slower on a busy machine).
 """
 
 
+DATA_EPILOG = """\
+examples:
+  veraretouch data build --photos ../shared/photos --presets ../shared/presets --out data/v1
+  veraretouch data build --photos my-photos/ --out data/small --per-photo 20 --subsets auto,param
+  veraretouch data build --photos ../shared/photos --out data/v1 --ray                 # local Ray
+  veraretouch data build --photos /nfs/photos --out /nfs/data --ray ray://head:10001   # a cluster
+
+subsets: auto (inverse degradation: a good photo degraded by a sampled edit is the input, the
+photo the target, the fitted fix the label), style (a preset's look, asked for in words), param
+(slider values, in words and as JSON). Every sample has problem/plan reasoning per aspect,
+checked against the measurements and the edit; samples that fail a quality gate are dropped and
+counted (see OUT/CARD.md).
+
+OUT gets manifest.json, WebDataset shards <split>-NNNNN.tar of recipes (photo, crop, plans,
+labels; --materialize adds input/target PNGs), a .stats.json per shard, and CARD.md with plots.
+Photos are split train/validation/test by a hash of the file name (a photo is in one split
+only); presets likewise. Deterministic for a seed; rerun the same command to resume.
+"""
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -120,6 +140,14 @@ def _aspects(text: str) -> list[str]:
     unknown = [item for item in chosen if item not in GROUPS]
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(f"unknown aspect {unknown[0] if unknown else text!r}; choose from {', '.join(GROUPS)}")
+    return chosen
+
+
+def _subsets(text: str) -> tuple[str, ...]:
+    chosen = tuple(item.strip().lower() for item in text.split(",") if item.strip())
+    unknown = [item for item in chosen if item not in ("auto", "style", "param")]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown subset {unknown[0] if unknown else text!r}; choose from auto, style, param")
     return chosen
 
 
@@ -205,6 +233,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-minutes", type=float, metavar="M", help="stop after M minutes (checkpointed; rerun to resume)")
     train.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="torch threads (default 1)")
     train.set_defaults(run=run_train)
+    data = commands.add_parser("data", help="build training data for the planner")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    build = data_commands.add_parser(
+        "build", help="build the auto / style / param training sets from a folder of photos",
+        description="Build planner training data by inverse degradation, presets and slider plans.",
+        epilog=DATA_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of good photos")
+    build.add_argument("--out", required=True, type=Path, metavar="DIR", help="dataset folder (resumed if present)")
+    build.add_argument("--presets", type=Path, metavar="DIR", help="folder of Lightroom .xmp presets (for style)")
+    build.add_argument("--per-photo", type=_positive_int, default=520, metavar="N", help="samples per photo (default 520)")
+    build.add_argument("--subsets", type=_subsets, default=("auto", "style", "param"), metavar="LIST",
+                       help="auto,style,param (default all; weights 0.5/0.3/0.2)")
+    build.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    build.add_argument("--shard-size", type=_positive_int, default=200, metavar="N", help="samples per shard (default 200)")
+    build.add_argument("--materialize", action="store_true", help="also store input/target PNGs (portable, larger)")
+    build.add_argument("--models", type=Path, metavar="DIR", help="renderer + slider encoder run folder (default shipped)")
+    build.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                       help="run on Ray Data: local Ray, or a cluster address")
+    build.set_defaults(run=run_data_build)
     sliders = commands.add_parser("sliders", help="list every control with its group, range and meaning")
     sliders.set_defaults(run=run_sliders)
     return parser
@@ -414,6 +462,32 @@ def run_train(args: argparse.Namespace) -> int:
     state = "finished" if trainer.step >= trainer.config.steps else "paused (rerun the same command to resume)"
     print(f"{args.output}: step {trainer.step} of {trainer.config.steps}, {state}; log {args.output / 'log.csv'}, "
           f"plot {args.output / 'loss.png'}")
+    return 0
+
+
+def run_data_build(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..data.card import write_card
+    from ..data.shards import BuildConfig, build_dataset
+
+    if not args.photos.is_dir():
+        raise VeraRetouchError(f"{args.photos}: not a folder of photos")
+    if args.presets is not None and not args.presets.is_dir():
+        raise VeraRetouchError(f"{args.presets}: not a folder of presets")
+    if "style" in args.subsets and args.presets is None:
+        raise VeraRetouchError("the style subset needs --presets DIR (or leave it out of --subsets)")
+    torch.set_num_threads(1)
+    config = BuildConfig(per_photo=args.per_photo, subsets=args.subsets, seed=args.seed, shard_size=args.shard_size,
+                         materialize=args.materialize, models=None if args.models is None else str(args.models))
+    started = time.perf_counter()
+    stats = build_dataset(args.photos, args.out, args.presets, config, use_ray=args.ray is not None,
+                          ray_address=None if args.ray in (None, "local") else args.ray)
+    card = write_card(stats, args.out, "veraretouch " + " ".join(sys.argv[1:]))
+    kept = sum(sum(s["kept"].values()) for s in stats)
+    dropped = sum(sum(s["dropped"].values()) for s in stats)
+    print(f"{args.out}: {kept} samples kept, {dropped} dropped, {len(stats)} shards in "
+          f"{time.perf_counter() - started:.0f} s; card {card}")
     return 0
 
 

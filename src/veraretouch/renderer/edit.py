@@ -87,7 +87,7 @@ def refine_latents(renderer: RetouchRenderer, before: torch.Tensor, after: torch
     """Latents ``(B, 3d)`` that make ``renderer(before)`` match ``after`` (aligned ``(B, 3, H, W)``
     pairs of one size), found by L-BFGS from ``latents`` on sampled pixel pairs, with the
     Charbonnier loss of slider fitting plus ``prior_weight * mean((z - latents)^2)``."""
-    from ..fitting import _charbonnier, _intra_op_threads, sample_pairs
+    from ..fitting import _charbonnier, intra_op_threads, sample_pairs
 
     source, target = sample_pairs(before.float(), after.float(), sample_pixels)
     colors = source.flatten(2).transpose(1, 2)
@@ -106,6 +106,6 @@ def refine_latents(renderer: RetouchRenderer, before: torch.Tensor, after: torch
         loss.backward()
         return loss
 
-    with _intra_op_threads(1):
+    with intra_op_threads(1):
         optimiser.step(closure)
     return fitted.detach()

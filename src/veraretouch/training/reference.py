@@ -8,9 +8,11 @@ edit). Both modes are trained at once:
   reproduce the example itself (transfer + reconstruction);
 - target: latents from (photo to edit, after) must render the photo to edit as the operators would.
 
-Loss: L1 between the renderer's colours under those latents and the operators' colours, plus
-(when the renderer's SliderEncoder is given) L1 between the latents and the SliderEncoder's
-latents for the same plan: the plan is known during training. The renderer only sees
+Loss: L1 between the renderer's colours under those latents and the operators' colours, plus, for
+pair mode (when the renderer's SliderEncoder is given), L1 between the latents and the
+SliderEncoder's latents for the same plan: the plan is known during training. (Target mode
+gets no such term: a look alone does not determine the plan, and forcing the latents towards it
+made held-out transfers worse than no edit.) The renderer only sees
 ``ReLU(z)``, so without this term a latent that starts negative gets no gradient and stays
 dead; with it the encoder learns (measured in docs/benchmarks.md).
 Resumable like the renderer trainer (``checkpoint.pt``, ``log.csv``, ``loss.png``).
@@ -128,8 +130,7 @@ class ReferenceTrainer(ResumableTrainer):
         if self.slider_encoder is not None and self.config.latent_weight > 0:
             with torch.no_grad():
                 teacher = self.slider_encoder(params)
-            losses["latents"] = self.config.latent_weight * ((pair - teacher).abs().mean()
-                                                             + (target - teacher).abs().mean())
+            losses["latents"] = self.config.latent_weight * (pair - teacher).abs().mean()
         return losses
 
     def evaluate(self) -> dict[str, float]:

@@ -1,0 +1,113 @@
+"""The dataset card: counts, drop reasons, slider and degradation distributions (plots), text
+statistics, from the shards' stats sidecars. Written as ``CARD.md`` and PNGs beside the shards."""
+from __future__ import annotations
+
+import collections
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..parameters import SLIDERS
+from .samples import SPLITS, SUBSETS
+
+_TAG = re.compile(r"</?[a-z_]+>")
+
+
+def sentences_of(text: str) -> list[str]:
+    """Sentences of a reasoning text with the span tags removed."""
+    plain = _TAG.sub(" ", text)
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", plain) if s.strip()]
+
+
+def text_statistics(texts: list[str]) -> dict:
+    """How varied the reasoning is: sentence count, the most frequent sentence and its share."""
+    counter = collections.Counter(sentence for text in texts for sentence in sentences_of(text))
+    total = sum(counter.values())
+    top, top_count = counter.most_common(1)[0] if counter else ("", 0)
+    words = [len(_TAG.sub(" ", text).split()) for text in texts]
+    return {"texts": len(texts), "sentences": total, "distinct_sentences": len(counter),
+            "top_sentence": top, "top_sentence_share": top_count / total if total else 0.0,
+            "mean_words": float(np.mean(words)) if words else 0.0}
+
+
+def write_card(stats: list[dict], out: Path, command: str) -> Path:
+    """Aggregate shard stats into ``out/CARD.md`` with plots; returns the card's path."""
+    out = Path(out)
+    kept = collections.Counter()
+    dropped = collections.Counter()
+    per_split = collections.Counter()
+    samples = [sample for shard in stats for sample in shard["samples"]]
+    for shard in stats:
+        for subset, count in shard["kept"].items():
+            kept[subset] += count
+            per_split[(shard["split"], subset)] += count
+        dropped.update(shard["dropped"])
+    kinds = collections.Counter(kind for s in samples for kind in s["kinds"])
+    text = text_statistics([s["reasoning"] for s in samples])
+    plots = _plots(samples, kinds, out)
+    lines = [
+        "# Dataset card", "", f"Built with: `{command}`", "",
+        "## Counts", "", "| split | " + " | ".join(SUBSETS) + " |", "|---|" + "---|" * len(SUBSETS),
+        *(f"| {split} | " + " | ".join(str(per_split[(split, s)]) for s in SUBSETS) + " |" for split in SPLITS),
+        "", f"Kept {sum(kept.values())}, dropped {sum(dropped.values())}: "
+        + (", ".join(f"{reason} {count}" for reason, count in dropped.most_common()) or "none"), "",
+        "## Round trip", "",
+        f"Renderer(input, SliderEncoder(target plan)) vs target: median "
+        f"{np.median([s['round_trip_psnr'] for s in samples]):.2f} dB." if samples else "",
+        "", "## Degradations (auto subset)", "",
+        *(f"- {kind}: {count}" for kind, count in kinds.most_common()), "",
+        "## Text", "",
+        f"{text['texts']} reasoning texts, {text['sentences']} sentences ({text['distinct_sentences']} distinct), "
+        f"{text['mean_words']:.0f} words on average. Most frequent sentence "
+        f"({100 * text['top_sentence_share']:.2f} % of all): \"{text['top_sentence']}\"", "",
+        "## Plots", "", *(f"![{name}]({name})" for name in plots), "",
+    ]
+    path = out / "CARD.md"
+    path.write_text("\n".join(lines))
+    (out / "card.json").write_text(json.dumps({"kept": kept, "dropped": dropped, "kinds": kinds, "text": text},
+                                              indent=2, default=dict) + "\n")
+    return path
+
+
+def _plots(samples: list[dict], kinds: collections.Counter, out: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    names = []
+    columns = 8
+    rows = -(-len(SLIDERS) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 1.8 * rows))
+    for axis, spec in zip(axes.flat, SLIDERS):
+        span = (-2.0, 2.0) if spec.unit == "EV" else (spec.minimum, spec.maximum)
+        for subset in SUBSETS:
+            values = [s["sliders"].get(spec.name, 0.0) for s in samples if s["subset"] == subset]
+            if values:
+                axis.hist(values, bins=30, range=span, histtype="step", label=subset)
+        axis.set_title(spec.name.replace("Adjustment", " ").replace("2012", ""), fontsize=7)
+        axis.tick_params(labelsize=6)
+    for axis in list(axes.flat)[len(SLIDERS):]:
+        axis.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    figure.suptitle("target-plan sliders per subset")
+    figure.tight_layout()
+    figure.savefig(out / "sliders.png", dpi=80)
+    plt.close(figure)
+    names.append("sliders.png")
+    if kinds:
+        figure, axis = plt.subplots(figsize=(8, 0.22 * len(kinds) + 1))
+        labels, counts = zip(*kinds.most_common())
+        axis.barh(labels, counts)
+        axis.invert_yaxis()
+        axis.tick_params(labelsize=7)
+        axis.set_title("degradation kinds (auto)")
+        figure.tight_layout()
+        figure.savefig(out / "degradations.png", dpi=80)
+        plt.close(figure)
+        names.append("degradations.png")
+    return names

@@ -1,0 +1,62 @@
+"""Streaming the built dataset for training: a `torch.utils.data.IterableDataset` over shards.
+
+Each record is a recipe; the loader renders its input and target at the size training wants
+(from the photos folder), or decodes the materialised PNGs when the shard has them. Workers of
+a `DataLoader` take every n-th shard, so nothing is read twice.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import IterableDataset, get_worker_info
+
+from .samples import Recipe, render_pair
+from .shards import load_photo, read_shard
+
+
+def _decode_png(data: bytes) -> torch.Tensor:
+    array = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).copy()
+    return torch.from_numpy(array).permute(2, 0, 1)[None].float() / 255.0
+
+
+class RetouchDataset(IterableDataset):
+    """Samples of one split (``subsets`` optional) as dicts: ``input``/``target`` ``(3, h, w)``,
+    ``subset``, ``instruction``, ``reasoning``, ``target_plan`` ``(P,)``, ``latents`` and the record."""
+
+    def __init__(self, dataset_dir: str | Path, split: str = "train", photos_dir: str | Path | None = None,
+                 side: int = 256, subsets: tuple[str, ...] | None = None) -> None:
+        self.dataset_dir, self.split, self.side, self.subsets = Path(dataset_dir), split, side, subsets
+        self.photos_dir = None if photos_dir is None else Path(photos_dir)
+        manifest = json.loads((self.dataset_dir / "manifest.json").read_text())
+        self.shards = [self.dataset_dir / name for name in manifest["shards"] if name.startswith(f"{split}-")]
+        missing = [path.name for path in self.shards if not path.exists()]
+        if missing:
+            raise FileNotFoundError(f"{self.dataset_dir}: shards not built yet: {', '.join(missing[:3])}...")
+
+    def __iter__(self) -> Iterator[dict]:
+        info = get_worker_info()
+        shards = self.shards if info is None else self.shards[info.id::info.num_workers]
+        photo_name, photo = None, None
+        for shard in shards:
+            for record in read_shard(shard):
+                if self.subsets and record["subset"] not in self.subsets:
+                    continue
+                recipe = Recipe.from_json(record)
+                if "images" in record:
+                    input_image, target_image = (_decode_png(record["images"][k]) for k in ("input", "target"))
+                else:
+                    if self.photos_dir is None:
+                        raise ValueError("recipe-only shards need photos_dir to render the images")
+                    if recipe.photo != photo_name:
+                        photo_name, photo = recipe.photo, load_photo(self.photos_dir / recipe.photo)
+                    input_image, target_image = render_pair(recipe, photo, self.side)
+                yield {"input": input_image[0], "target": target_image[0], "subset": record["subset"],
+                       "instruction": record.get("instruction", ""), "reasoning": record["reasoning"],
+                       "target_plan": recipe.target_plan.to_tensor(), "latents": torch.tensor(record["latents"]),
+                       "record": {k: v for k, v in record.items() if k != "images"}}

@@ -1,0 +1,232 @@
+"""One training sample for the planner, as a *recipe* plus labels.
+
+A recipe (photo, crop, plans) is a few hundred bytes and renders the input and target images at
+any size on demand (`render_pair`); labels that cost compute (fitted inverse sliders, latents,
+round-trip PSNR, reasoning text) are stored with it. Subsets:
+
+- ``auto`` (inverse degradation): input = the crop degraded by a sampled plan
+  (`degrade.sample_degradations`), target = the crop itself. The fix is not the negated
+  degradation (the operators do not commute or invert exactly), so it is *fitted*: sliders that
+  take the input back to the target (`fit_plan`, started from the negated degradation).
+- ``style``: input = the crop, target = the crop with a real preset; the instruction is a
+  request for the preset's look.
+- ``param``: input = the crop, target = the crop with a paper-distribution plan; the
+  instruction spells out the sliders (in words and as a VeraRetouch param file).
+
+Every sample's randomness comes from a generator seeded by (seed, photo, index): a sample does
+not depend on which others are built, in what order, or on which machine.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..evaluation import psnr
+from ..operators import render
+from ..parameters import N_SLIDERS
+from ..plan import Plan
+from .degrade import sample_degradations
+from .plans import sample_paper_plans
+
+SUBSETS = ("auto", "style", "param")
+SPLITS = ("train", "validation", "test")
+CROP_RANGE = (0.6, 1.0)
+"""A crop keeps this fraction of each side of the photo (uniform), placed anywhere."""
+LABEL_SIDE = 192
+"""Long side (pixels) at which the fix is fitted and the input measured."""
+ROUND_TRIP_SIDE = 96
+"""Long side at which the renderer's round trip is scored (the MLP costs ~10 us a pixel on a CPU)."""
+MIN_FIT_PSNR = 30.0
+"""Auto samples whose fitted fix brings the input back to the target below this PSNR are dropped:
+below 30 dB the fix leaves visible differences (the degradation clipped detail away, or moved
+colours that no global slider edit brings back), so the text would promise a fix the edit does
+not deliver."""
+MIN_ROUND_TRIP_PSNR = 30.0
+"""Samples where the renderer, driven by the SliderEncoder's latents of the target plan, lands
+below this PSNR from the target are dropped: their latent label would teach an edit the renderer
+does not make (the same 30 dB as the fix gate)."""
+MAX_CLIPPED = 0.05
+"""Auto samples whose input has more than this share of clipped pixels (any channel at 0 or 1
+after the degradation, where the photo was not) are dropped: clipped detail cannot be restored."""
+
+
+def split_of(name: str, held_out_share: float = 0.2) -> str:
+    """train / validation / test by a hash of the file name; the held-out fifth is the renderer's
+    held-out split too (`plans.is_held_out`), halved into validation and test."""
+    digest = hashlib.sha256(name.encode()).digest()
+    if digest[0] / 256.0 >= held_out_share:
+        return "train"
+    return "validation" if digest[1] < 128 else "test"
+
+
+def sample_seed(seed: int, photo: str, index: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}/{photo}/{index}".encode()).digest()[:8], "little")
+
+
+@dataclass
+class Preset:
+    name: str
+    category: str
+    description: str | None
+    plan: Plan
+    file: str
+
+
+@dataclass
+class Recipe:
+    """How to render a sample: photo file name, crop box (fractions of width/height: left, top,
+    right, bottom), the plan that makes the input from the crop and the plan that makes the target
+    from the input (for ``auto`` the target is the crop itself and ``target_plan`` the fitted fix)."""
+
+    key: str
+    subset: str
+    split: str
+    photo: str
+    crop: tuple[float, float, float, float]
+    input_plan: Plan = field(default_factory=Plan)
+    target_plan: Plan = field(default_factory=Plan)
+
+    def to_json(self) -> dict:
+        return {"key": self.key, "subset": self.subset, "split": self.split, "photo": self.photo,
+                "crop": [round(v, 6) for v in self.crop],
+                "input_plan": plan_record(self.input_plan), "target_plan": plan_record(self.target_plan)}
+
+    @classmethod
+    def from_json(cls, record: dict) -> "Recipe":
+        return cls(record["key"], record["subset"], record["split"], record["photo"], tuple(record["crop"]),
+                   plan_from_record(record["input_plan"]), plan_from_record(record["target_plan"]))
+
+
+def plan_record(plan: Plan) -> dict:
+    """A plan's rendering content, compactly: ``{"values": {...}, "curves": {name: [[x, y], ...]}}``."""
+    return {"values": dict(plan.values), "curves": {name: [list(point) for point in points]
+                                                    for name, points in plan.curves.items()}}
+
+
+def plan_from_record(record: dict) -> Plan:
+    return Plan(values=record["values"], curves={name: [tuple(p) for p in points] for name, points in record["curves"].items()})
+
+
+def crop_image(photo: torch.Tensor, crop: tuple[float, float, float, float], side: int) -> torch.Tensor:
+    """``(1, 3, H, W)`` photo -> its crop, area-resized so the long side is ``side`` pixels."""
+    _, _, height, width = photo.shape
+    left, top, right, bottom = crop
+    box = photo[:, :, round(top * height):max(round(bottom * height), round(top * height) + 1),
+                round(left * width):max(round(right * width), round(left * width) + 1)]
+    scale = side / max(box.shape[-2:])
+    size = (max(1, round(box.shape[-2] * scale)), max(1, round(box.shape[-1] * scale)))
+    return F.interpolate(box, size=size, mode="area") if scale < 1 else F.interpolate(
+        box, size=size, mode="bilinear", align_corners=False)
+
+
+def render_pair(recipe: Recipe, photo: torch.Tensor, side: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sample's (input, target) images ``(1, 3, h, w)`` at long side ``side``."""
+    crop = crop_image(photo, recipe.crop, side)
+    if recipe.subset == "auto":
+        return render(crop, recipe.input_plan.to_tensor()[None]).float(), crop
+    return crop, render(crop, recipe.target_plan.to_tensor()[None]).float()
+
+
+def _crop_box(generator: torch.Generator) -> tuple[float, float, float, float]:
+    low, high = CROP_RANGE
+    width, height = (low + (high - low) * float(torch.rand((), generator=generator)) for _ in range(2))
+    left = (1 - width) * float(torch.rand((), generator=generator))
+    top = (1 - height) * float(torch.rand((), generator=generator))
+    return left, top, left + width, top + height
+
+
+def clipped_share(image: torch.Tensor, reference: torch.Tensor) -> float:
+    """Share of pixels with a channel at 0 or 1 (within half a level) in ``image`` but not in ``reference``."""
+    def clipped(x: torch.Tensor) -> torch.Tensor:
+        return ((x <= 0.5 / 255) | (x >= 1 - 0.5 / 255)).any(dim=1)
+
+    return float((clipped(image) & ~clipped(reference)).float().mean())
+
+
+@dataclass
+class Sample:
+    """A recipe with its labels; ``dropped`` names the quality gate it failed, if any."""
+
+    recipe: Recipe
+    labels: dict
+    dropped: str | None = None
+
+
+def make_recipe(photo_name: str, index: int, seed: int, subset_weights: dict[str, float],
+                presets: dict[str, list[Preset]]) -> tuple[Recipe, dict]:
+    """The sample's recipe (before labelling) and its sampling facts (degradation kinds, preset)."""
+    generator = torch.Generator().manual_seed(sample_seed(seed, photo_name, index))
+    split = split_of(photo_name)
+    names = [s for s in SUBSETS if subset_weights.get(s, 0) > 0 and (s != "style" or presets.get(split))]
+    weights = torch.tensor([subset_weights[s] for s in names])
+    subset = names[int(torch.multinomial(weights, 1, generator=generator))]
+    crop = _crop_box(generator)
+    key = f"{split}/{Path(photo_name).stem}/{index:06d}"
+    facts: dict = {}
+    if subset == "auto":
+        degradation = sample_degradations(1, generator)
+        facts["degradation_kinds"] = degradation.kinds[0]
+        return Recipe(key, subset, split, photo_name, crop, input_plan=Plan.from_tensor(degradation.params[0])), facts
+    if subset == "style":
+        pool = presets[split]
+        preset = pool[int(torch.randint(len(pool), (), generator=generator))]
+        facts["preset"] = {"name": preset.name, "category": preset.category, "file": preset.file}
+        facts["_preset"] = preset
+        return Recipe(key, subset, split, photo_name, crop, target_plan=preset.plan), facts
+    plan = Plan.from_tensor(sample_paper_plans(1, generator)[0])
+    return Recipe(key, subset, split, photo_name, crop, target_plan=plan), facts
+
+
+def label_sample(recipe: Recipe, facts: dict, photo: torch.Tensor, renderer, slider_encoder,
+                 fit_steps: int = 30, fit_pixels: int = 1024) -> Sample:
+    """Labels for a recipe: (auto) the fitted fix and the quality gate; every subset: latents of
+    the fix, the renderer's round-trip PSNR, input measurements, instruction and checked reasoning."""
+    from ..fitting import fit_plan
+    from .checker import check
+    from .measure import measure
+    from .reasoning import describe, param_instruction, param_instruction_json, style_instructions
+
+    rng = random.Random(sample_seed(0, recipe.key, 1))
+    input_image, target_image = render_pair(recipe, photo, LABEL_SIDE)
+    labels: dict = {key: value for key, value in facts.items() if not key.startswith("_")}
+    if recipe.subset == "auto":
+        start = -recipe.input_plan.to_tensor()[None, :N_SLIDERS]
+        fit = fit_plan(input_image, target_image, steps=fit_steps, sample_pixels=fit_pixels, initial_sliders=start)
+        recipe.target_plan = fit.plan
+        labels["fit_psnr"] = round(fit.psnr[0], 2)
+        labels["clipped_share"] = round(clipped_share(input_image, target_image), 5)
+    params = recipe.target_plan.to_tensor()[None]
+    small_input, small_target = (F.interpolate(x, scale_factor=ROUND_TRIP_SIDE / max(x.shape[-2:]), mode="area")
+                                 for x in (input_image, target_image))
+    with torch.no_grad():
+        latents = slider_encoder(params)
+        labels["round_trip_psnr"] = round(float(psnr(renderer(small_input, latents), small_target)), 2)
+    labels["latents"] = [float(f"{v:.5g}") for v in latents[0].tolist()]
+    measurements = measure(input_image)[0]
+    labels["measurements"] = {k: round(v, 5) for k, v in measurements.items()}
+    reasoning = describe(measurements, recipe.target_plan, rng)
+    labels["reasoning"] = reasoning.text
+    if recipe.subset == "style":
+        preset = facts["_preset"]
+        labels["instruction"] = style_instructions(preset.name, preset.category, preset.description, rng, 1)[0]
+    elif recipe.subset == "param":
+        labels["instruction"] = param_instruction(recipe.target_plan, rng)
+        labels["instruction_json"] = param_instruction_json(recipe.target_plan)
+    dropped = None
+    if recipe.subset == "auto" and labels["fit_psnr"] < MIN_FIT_PSNR:
+        dropped = "fix not reachable"
+    elif recipe.subset == "auto" and labels["clipped_share"] > MAX_CLIPPED:
+        dropped = "clipped input"
+    elif labels["round_trip_psnr"] < MIN_ROUND_TRIP_PSNR:
+        dropped = "renderer round trip too low"
+    else:
+        contradictions = check(reasoning.text, measurements, recipe.target_plan)
+        if contradictions:
+            dropped = "text contradicts the edit"
+            labels["contradictions"] = [f"{c.span}: {c.phrase}: {c.reason}" for c in contradictions]
+    return Sample(recipe, labels, dropped)
