@@ -171,3 +171,24 @@ def test_shipped_weights_load_and_follow_the_operators(sample_rgb):
         identity = renderer(image, encoder(default_params(1)))
     assert psnr(predicted, render(image, plan)).item() > 40.0
     assert (identity - image).abs().max() < 1e-6
+
+
+def test_onnx_bake_matches_the_pytorch_bake(tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    config = VARIANTS["film-hue"]
+    renderer = RetouchRenderer(config)
+    renderer.save_pretrained(tmp_path)
+    assert (tmp_path / "edit.onnx").is_file()
+    loaded = RetouchRenderer.from_pretrained(tmp_path)
+    assert "_onnx" in loaded.__dict__
+    latents = random_latents(1, config) * 0.5
+    fast = loaded.bake_lut(latents, torch.tensor([1.0, 0.0, 1.0]), size=17)
+    slow = renderer.eval().bake_lut(latents, torch.tensor([1.0, 0.0, 1.0]), size=17)
+    assert np.abs(fast - slow).max() < 1e-5
+    with torch.no_grad():
+        loaded.layers[0].weight.add_(0.1)  # changed weights: the exported graph no longer applies
+    plain = RetouchRenderer(config)
+    plain.load_state_dict(loaded.state_dict())
+    changed = loaded.bake_lut(latents, size=17)
+    assert np.abs(changed - slow).max() > 1e-3 and np.abs(changed - plain.eval().bake_lut(latents, size=17)).max() < 1e-6

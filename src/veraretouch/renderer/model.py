@@ -134,22 +134,56 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
 
         ``D(x, 0)`` on the lattice does not depend on the edit, so it is computed once per size
         (and per state of the weights) and reused: a bake costs one MLP pass over N^3 colours,
-        in chunks of ``chunk`` colours to bound memory.
+        in chunks of ``chunk`` colours to bound memory, through ONNX Runtime when the weights came
+        with ``edit.onnx`` (`renderer.onnx`), else PyTorch.
         """
         colors = lattice_rgb(size).reshape(3, -1).T
         with torch.inference_mode():
             latents = self.mask_latents(latents.reshape(1, -1).float(), group_mask)
             base = self._lattice_base(size, chunk)
-            edited = torch.cat([self.raw(part[None], latents)[0] for part in colors.split(chunk)])
+            edited = torch.cat([self._raw_fast(part, latents) for part in colors.split(chunk)])
             out = (colors + edited - base).clamp_(0.0, 1.0)
         return np.ascontiguousarray(out.reshape(size, size, size, 3).numpy())
 
+    def _raw_fast(self, colors: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        """``D(x, z)`` of ``(N, 3)`` colours for ``(1, 3d)`` latents, by ONNX Runtime when attached."""
+        onnx = self.__dict__.get("_onnx")
+        if onnx is not None and onnx[1] == self._weights_version():
+            return torch.from_numpy(onnx[0].raw(colors.numpy(), latents.numpy()))
+        return self.raw(colors[None], latents)[0]
+
+    def _weights_version(self) -> tuple[int, ...]:
+        return tuple(parameter._version for parameter in self.parameters())
+
+    def attach_onnx(self, edit) -> None:
+        """Bake through an `OnnxEdit` of these weights (ignored once the weights change)."""
+        self.__dict__["_onnx"] = (edit, self._weights_version())
+
     def _lattice_base(self, size: int, chunk: int) -> torch.Tensor:
-        key = (size, tuple(parameter._version for parameter in self.parameters()))
+        key = (size, self._weights_version())
         cache = self.__dict__.setdefault("_base_cache", {})
         if key not in cache:
             cache.clear()
             colors = lattice_rgb(size).reshape(3, -1).T
+            zeros = torch.zeros(1, self.config.latent_dim)
             with torch.inference_mode():
-                cache[key] = torch.cat([self.raw(part[None], None)[0] for part in colors.split(chunk)])
+                cache[key] = torch.cat([self._raw_fast(part, zeros) for part in colors.split(chunk)])
         return cache[key]
+
+    def save_pretrained(self, folder):
+        """Config, safetensors, and ``edit.onnx`` for fast bakes (when the onnx exporter is installed)."""
+        from .onnx import ONNX_FILE, export_edit_onnx
+
+        folder = PretrainedMixin.save_pretrained(self, folder)
+        export_edit_onnx(self, folder / ONNX_FILE)
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder):
+        from .onnx import OnnxEdit
+
+        model = super().from_pretrained(folder)
+        edit = OnnxEdit.load(folder)
+        if edit is not None:
+            model.attach_onnx(edit)
+        return model
