@@ -16,19 +16,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from veraretouch.data.checker import check, parse_claims
 from veraretouch.data.measure import band_key, measure
 from veraretouch.data.plans import sample_paper_plans, sample_uniform_plans
-from veraretouch.data.reasoning import (
+from veraretouch.data.text import (
     SPAN_NAMES,
     TAGS,
     Claim,
+    check,
     describe,
     describe_many,
     format_reasoning,
     look_adjectives,
     param_instruction,
     param_instruction_json,
+    parse_claims,
     parse_tagged,
     state_supported,
     style_instructions,

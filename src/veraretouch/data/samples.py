@@ -187,9 +187,8 @@ def label_sample(recipe: Recipe, facts: dict, photo: torch.Tensor, renderer, sli
     """Labels for a recipe: (auto) the fitted fix and the quality gate; every subset: latents of
     the fix, the renderer's round-trip PSNR, input measurements, instruction and checked reasoning."""
     from ..fitting import fit_plan
-    from .checker import check
     from .measure import measure
-    from .reasoning import describe, param_instruction, param_instruction_json, style_instructions
+    from .text import check, describe, param_instruction, param_instruction_json, style_instructions
 
     rng = random.Random(sample_seed(0, recipe.key, 1))
     input_image, target_image = render_pair(recipe, photo, LABEL_SIDE)
