@@ -65,7 +65,7 @@ two ways to show the edit:
   --before B --after A   A is B after the edit (same photo and framing; sizes may differ): the
                          change from B to A is applied to every PHOTO, the same for all of them
   --after A only         A is any photo with the wanted look: each PHOTO is brought towards it
-                         (an estimate: expect less fidelity than with a pair)
+                         (experimental: on held-out photos it does not yet beat no edit)
 
 A pair's latents are refined on the example's pixels by gradient descent through the renderer
 (a few seconds; --no-refine skips it). --aspects keeps only some of the edit: lighting,
@@ -427,6 +427,9 @@ def run_reference(args: argparse.Namespace) -> int:
                                               refine=args.refine),
                              name=name)
         return retouch_photos(args, "reference", lambda photo: edit)
+
+    print("note: with no --before, the look is estimated from the after image alone; on the held-out benchmark "
+          "this is not yet better than no edit (docs/benchmarks.md): give --before where you can", file=sys.stderr)
 
     def edit_for(photo) -> ReferenceEdit:
         return ReferenceEdit(encode_reference(encoder, renderer, photo.preview_tensor(), after_preview, "target", mask,

@@ -8,6 +8,7 @@ Without either, bakes fall back to PyTorch with identical results (to ~1e-6).
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,11 @@ def export_edit_onnx(renderer: nn.Module, path: str | Path) -> Path | None:
     path = Path(path)
     colors = torch.rand(64, 3)
     latents = torch.rand(1, renderer.config.latent_dim)
-    torch.onnx.export(_EditGraph(renderer).eval(), (colors, latents), str(path), input_names=["colors", "latents"],
-                      output_names=["raw"], dynamic_axes={"colors": {0: "count"}, "raw": {0: "count"}},
-                      opset_version=17, dynamo=False)
+    with warnings.catch_warnings():  # the TorchScript exporter announces its own deprecation
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_EditGraph(renderer).eval(), (colors, latents), str(path), input_names=["colors", "latents"],
+                          output_names=["raw"], dynamic_axes={"colors": {0: "count"}, "raw": {0: "count"}},
+                          opset_version=17, dynamo=False)
     return path
 
 

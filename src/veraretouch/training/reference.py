@@ -11,8 +11,7 @@ edit). Both modes are trained at once:
 Loss: L1 between the renderer's colours under those latents and the operators' colours, plus, for
 pair mode (when the renderer's SliderEncoder is given), L1 between the latents and the
 SliderEncoder's latents for the same plan: the plan is known during training. (Target mode
-gets no such term: a look alone does not determine the plan, and forcing the latents towards it
-made held-out transfers worse than no edit.) The renderer only sees
+gets no such term: a look alone does not determine the plan.) The renderer only sees
 ``ReLU(z)``, so without this term a latent that starts negative gets no gradient and stays
 dead; with it the encoder learns (measured in docs/benchmarks.md).
 Resumable like the renderer trainer (``checkpoint.pt``, ``log.csv``, ``loss.png``).
@@ -46,7 +45,7 @@ class ReferenceTrainingConfig(ScheduleConfig):
     paper_share: float = 0.45
     uniform_share: float = 0.30
     latent_weight: float = 1.0
-    backbone: str = "pixels"
+    backbone: str = "soft_lut"
     sample_side: int = 32
 
 
