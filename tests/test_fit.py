@@ -193,3 +193,19 @@ def test_a_good_initial_guess_needs_fewer_evaluations(sample_rgb):
     cold = fit_plan(image, after, steps=12)
     warm = fit_plan(image, after, steps=12, initial_sliders=params[:, :N_SLIDERS] * 0.9)
     assert warm.psnr[0] > cold.psnr[0] + 3
+
+
+def test_held_sliders_stay_at_zero(sample_rgb):
+    import torch
+
+    from veraretouch.fitting import fit_plan
+    from veraretouch.operators import render
+    from veraretouch.parameters import N_SLIDERS, param_index
+    from veraretouch.plan import Plan
+
+    image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
+    after = render(image, Plan({"Exposure2012": 0.5, "IncrementalTemperature": 30}).to_tensor()[None].float())
+    free = torch.zeros(1, N_SLIDERS)
+    free[0, param_index("Exposure2012")] = 1
+    plan = fit_plan(image, after, steps=20, free_sliders=free).plan
+    assert set(plan.values) <= {"Exposure2012"} and plan.values["Exposure2012"] > 0.2

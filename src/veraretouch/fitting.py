@@ -189,8 +189,11 @@ class _PlanParameterisation(torch.nn.Module):
     controls (a curve counts as the mean over its samples).
     """
 
-    def __init__(self, batch: int, extensions: bool, initial_sliders: torch.Tensor | None = None) -> None:
+    def __init__(self, batch: int, extensions: bool, initial_sliders: torch.Tensor | None = None,
+                 free_sliders: torch.Tensor | None = None) -> None:
         super().__init__()
+        free = torch.ones(N_SLIDERS) if free_sliders is None else free_sliders.reshape(-1, N_SLIDERS)
+        self.register_buffer("free", free.to(torch.float64))
         self.extensions = extensions
         self.register_buffer("defaults", default_params(batch, torch.float64))
         low = torch.tensor([spec.minimum for spec in SLIDERS], dtype=torch.float64)
@@ -213,7 +216,7 @@ class _PlanParameterisation(torch.nn.Module):
                 torch.zeros(batch, len(CURVE_CHANNELS), CURVE_SAMPLES - 1, dtype=torch.float64))
 
     def forward(self) -> tuple[torch.Tensor, torch.Tensor]:
-        unit = torch.tanh(self.sliders)
+        unit = torch.tanh(self.sliders) * self.free
         prior = _prior_penalty(unit).sum(1)
         params = self.defaults.clone()
         params[:, :N_SLIDERS] = self.slider_centre + self.slider_half * unit
@@ -315,6 +318,7 @@ def fit_plan(
     seed: int = 0,
     progress: Callable[[int, float], None] | None = None,
     initial_sliders: torch.Tensor | None = None,
+    free_sliders: torch.Tensor | None = None,
 ) -> FitResult:
     """Fit one plan per (before, after) pair of ``(B, 3, H, W)`` sRGB batches, all in one optimisation.
 
@@ -322,7 +326,8 @@ def fit_plan(
     not: Saturation -100 gives the same look). ``steps`` bounds the render evaluations;
     ``progress(evaluation, loss)`` is called after each. ``initial_sliders`` ``(B or 1, 38)`` starts
     the sliders there instead of at zero (a good guess, e.g. a known edit's inverse, saves
-    evaluations). The loop runs on one thread: its tensors
+    evaluations). ``free_sliders`` ``(B or 1, 38)`` (1 = fitted, 0 = held at zero) limits the fit to
+    some sliders, e.g. the aspects a known degradation touched. The loop runs on one thread: its tensors
     are small, and on a busy 2-core machine a second intra-op thread made it ten times slower.
     """
     _check_pair(before, after)
@@ -330,7 +335,7 @@ def fit_plan(
         raise FitError(f"steps and sample_pixels must be positive, got {steps} and {sample_pixels}")
     started = time.perf_counter()
     source, target = sample_pairs(before.float(), after.float(), sample_pixels, seed)
-    model = _PlanParameterisation(before.shape[0], extensions, initial_sliders)
+    model = _PlanParameterisation(before.shape[0], extensions, initial_sliders, free_sliders)
     optimiser = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=steps, max_eval=steps,
                                   history_size=LBFGS_HISTORY, line_search_fn="strong_wolfe",
                                   tolerance_grad=1e-9, tolerance_change=1e-12)

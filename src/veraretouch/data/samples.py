@@ -7,7 +7,9 @@ round-trip PSNR, reasoning text) are stored with it. Subsets:
 - ``auto`` (inverse degradation): input = the crop degraded by a sampled plan
   (`degrade.sample_degradations`), target = the crop itself. The fix is not the negated
   degradation (the operators do not commute or invert exactly), so it is *fitted*: sliders that
-  take the input back to the target (`fit_plan`, started from the negated degradation).
+  take the input back to the target (`fit_plan`, started from the negated degradation, and only
+  the sliders the degradation moved are free: fitting all 38 left small spurious moves in
+  untouched bands, which the reasoning text then described).
 - ``style``: input = the crop, target = the crop with a real preset; the instruction is a
   request for the preset's look.
 - ``param``: input = the crop, target = the crop with a paper-distribution plan; the
@@ -197,8 +199,9 @@ def label_sample(recipe: Recipe, facts: dict, photo: torch.Tensor, renderer, sli
     input_image, target_image = render_pair(recipe, photo, LABEL_SIDE)
     labels: dict = {key: value for key, value in facts.items() if not key.startswith("_")}
     if recipe.subset == "auto":
-        start = -recipe.input_plan.to_tensor()[None, :N_SLIDERS]
-        fit = fit_plan(input_image, target_image, steps=fit_steps, sample_pixels=fit_pixels, initial_sliders=start)
+        degradation = recipe.input_plan.to_tensor()[None, :N_SLIDERS]
+        fit = fit_plan(input_image, target_image, steps=fit_steps, sample_pixels=fit_pixels,
+                       initial_sliders=-degradation, free_sliders=(degradation != 0).float())
         recipe.target_plan = fit.plan
         labels["fit_psnr"] = round(fit.psnr[0], 2)
         labels["clipped_share"] = round(clipped_share(input_image, target_image), 5)
