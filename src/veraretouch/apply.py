@@ -47,6 +47,16 @@ def bake_plan_lut(plan: Plan | torch.Tensor, size: int = DEFAULT_LUT_SIZE) -> np
     return _bake_cached(key, size)
 
 
+def apply_lut_to_photo(photo: Photo, lut: np.ndarray, in_place: bool = False) -> Photo:
+    """A `Photo` through an ``(N, N, N, 3)`` LUT at full resolution (grey photos are expanded to
+    colour). With ``in_place`` a colour photo's own pixel array receives the result."""
+    pixels = photo.pixels
+    if pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    writable = in_place and pixels is photo.pixels and pixels.flags.writeable and pixels.flags.c_contiguous
+    return photo.with_pixels(apply_lut(pixels, lut, out=pixels if writable else None))
+
+
 def apply_plan(image: Photo | torch.Tensor, plan: Plan | torch.Tensor, lut_size: int = DEFAULT_LUT_SIZE,
                in_place: bool = False):
     """Retouch a `Photo` (fast LUT path, full resolution) or a ``(B, 3, H, W)`` tensor (exact, differentiable).
@@ -56,12 +66,7 @@ def apply_plan(image: Photo | torch.Tensor, plan: Plan | torch.Tensor, lut_size:
     page-faulting a 72 MB copy, about a fifth of the LUT pass.
     """
     if isinstance(image, Photo):
-        pixels = image.pixels
-        if pixels.shape[-1] == 1:
-            pixels = np.repeat(pixels, 3, axis=-1)
-        writable = in_place and pixels is image.pixels and pixels.flags.writeable and pixels.flags.c_contiguous
-        lut = bake_plan_lut(plan, lut_size)
-        return image.with_pixels(apply_lut(pixels, lut, out=pixels if writable else None))
+        return apply_lut_to_photo(image, bake_plan_lut(plan, lut_size), in_place)
     if isinstance(image, torch.Tensor):
         return render(image, plan_params(plan).to(image.dtype))
     raise TypeError(f"apply_plan takes a Photo or a (B, 3, H, W) tensor, not {type(image).__name__}")

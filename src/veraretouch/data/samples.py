@@ -33,7 +33,7 @@ from ..operators import render
 from ..parameters import N_SLIDERS
 from ..plan import Plan
 from .degrade import sample_degradations
-from .plans import sample_paper_plans
+from .plans import is_held_out, sample_paper_plans
 
 SUBSETS = ("auto", "style", "param")
 SPLITS = ("train", "validation", "test")
@@ -63,10 +63,9 @@ are dropped by `MIN_FIT_PSNR` anyway, so this gate is only for extreme losses.""
 def split_of(name: str, held_out_share: float = 0.2) -> str:
     """train / validation / test by a hash of the file name; the held-out fifth is the renderer's
     held-out split too (`plans.is_held_out`), halved into validation and test."""
-    digest = hashlib.sha256(name.encode()).digest()
-    if digest[0] / 256.0 >= held_out_share:
+    if not is_held_out(Path(name), held_out_share):
         return "train"
-    return "validation" if digest[1] < 128 else "test"
+    return "validation" if hashlib.sha256(name.encode()).digest()[1] < 128 else "test"
 
 
 def sample_seed(seed: int, photo: str, index: int) -> int:

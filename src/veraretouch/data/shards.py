@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..data.colors import photo_paths
-from ..data.plans import is_held_out
 from ..plan import Plan
+from .colors import photo_paths
+from .plans import is_held_out
 from .samples import SPLITS, SUBSETS, Preset, Recipe, label_sample, make_recipe, render_pair, split_of
 
 PHOTO_SIDE = 1024
@@ -168,7 +168,7 @@ def build_dataset(photos_dir: Path, out: Path, presets_dir: Path | None, config:
     """Build every shard of the dataset into ``out`` (resuming), locally or with Ray; returns stats."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    photos = [p for p in photo_paths(photos_dir)]
+    photos = photo_paths(photos_dir)
     if not photos:
         raise ValueError(f"{photos_dir}: no photos")
     specs = shard_specs(photos, config)

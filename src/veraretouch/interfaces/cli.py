@@ -125,30 +125,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _exports(text: str) -> list[str]:
-    chosen = [item.strip().lower() for item in text.split(",") if item.strip()]
-    unknown = [item for item in chosen if item not in EXPORTS]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown export {unknown[0]!r}; choose from {', '.join(EXPORTS)}")
-    return chosen
+def _comma_choices(noun: str, choices, allow_empty: bool = False):
+    """An argparse type for a comma-separated list of ``choices`` (a tuple, or a function giving
+    one, so heavy imports wait until an option is actually parsed)."""
+    def parse(text: str) -> list[str]:
+        names = choices() if callable(choices) else choices
+        chosen = [item.strip().lower() for item in text.split(",") if item.strip()]
+        unknown = [item for item in chosen if item not in names]
+        if unknown or not (chosen or allow_empty):
+            raise argparse.ArgumentTypeError(
+                f"unknown {noun} {unknown[0] if unknown else text!r}; choose from {', '.join(names)}")
+        return chosen
+
+    return parse
 
 
-def _aspects(text: str) -> list[str]:
+def _groups() -> tuple[str, ...]:
     from ..parameters import GROUPS
 
-    chosen = [item.strip().lower() for item in text.split(",") if item.strip()]
-    unknown = [item for item in chosen if item not in GROUPS]
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"unknown aspect {unknown[0] if unknown else text!r}; choose from {', '.join(GROUPS)}")
-    return chosen
+    return GROUPS
 
 
-def _subsets(text: str) -> tuple[str, ...]:
-    chosen = tuple(item.strip().lower() for item in text.split(",") if item.strip())
-    unknown = [item for item in chosen if item not in ("auto", "style", "param")]
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"unknown subset {unknown[0] if unknown else text!r}; choose from auto, style, param")
-    return chosen
+_exports = _comma_choices("export", EXPORTS, allow_empty=True)
+_aspects = _comma_choices("aspect", _groups)
+_subsets = _comma_choices("subset", ("auto", "style", "param"))
 
 
 def _assignment(text: str) -> tuple[str, float]:
@@ -438,16 +438,21 @@ def run_reference(args: argparse.Namespace) -> int:
     return retouch_photos(args, "reference", edit_for)
 
 
+def check_source_folders(args: argparse.Namespace) -> None:
+    """``--photos`` must be a folder, and ``--presets`` one when given (train and data build)."""
+    if not args.photos.is_dir():
+        raise VeraRetouchError(f"{args.photos}: not a folder of photos")
+    if args.presets is not None and not args.presets.is_dir():
+        raise VeraRetouchError(f"{args.presets}: not a folder of presets")
+
+
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
     from ..weights import load_models
 
     torch.set_num_threads(args.threads)
-    if not args.photos.is_dir():
-        raise VeraRetouchError(f"{args.photos}: not a folder of photos")
-    if args.presets is not None and not args.presets.is_dir():
-        raise VeraRetouchError(f"{args.presets}: not a folder of presets")
+    check_source_folders(args)
     seconds = None if args.max_minutes is None else 60 * args.max_minutes
     steps = {} if args.steps is None else {"steps": args.steps}
     if args.model == "renderer":
@@ -474,10 +479,7 @@ def run_data_build(args: argparse.Namespace) -> int:
     from ..data.card import write_card
     from ..data.shards import BuildConfig, build_dataset
 
-    if not args.photos.is_dir():
-        raise VeraRetouchError(f"{args.photos}: not a folder of photos")
-    if args.presets is not None and not args.presets.is_dir():
-        raise VeraRetouchError(f"{args.presets}: not a folder of presets")
+    check_source_folders(args)
     if "style" in args.subsets and args.presets is None:
         raise VeraRetouchError("the style subset needs --presets DIR (or leave it out of --subsets)")
     torch.set_num_threads(1)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..apply import apply_lut_to_photo
 from ..io.images import Photo
-from ..lut import apply_lut
 from ..lut.bake import lattice_rgb
 from ..parameters import GROUPS
 from .model import RetouchRenderer
@@ -53,9 +53,7 @@ class LatentEdit:
 
     def apply(self, photo: Photo, lut_size: int = 65, in_place: bool = False) -> Photo:
         """Full-resolution render of a `Photo` through the baked LUT (see `veraretouch.apply_plan`)."""
-        pixels = photo.pixels if photo.pixels.shape[-1] == 3 else np.repeat(photo.pixels, 3, axis=-1)
-        writable = in_place and pixels is photo.pixels and pixels.flags.writeable and pixels.flags.c_contiguous
-        return photo.with_pixels(apply_lut(pixels, self.lut(lut_size), out=pixels if writable else None))
+        return apply_lut_to_photo(photo, self.lut(lut_size), in_place)
 
     def fit_sliders(self, sample: torch.Tensor | None = None, extensions: bool = True, steps: int = 200):
         """Slider values (a `FitResult`; ``.plan`` is the preset) whose operator render best matches

@@ -6,8 +6,8 @@ every hidden layer. Two options go beyond the paper, both measured in docs/bench
 ``modulation="film"`` also scales each hidden layer by ``1 + U ReLU(z)`` (FiLM), and
 ``hue_harmonics=K`` feeds the MLP fixed pointwise features besides RGB (the first K hue
 harmonics, faded to zero at the neutral axis, see `pixel_features`), because HSL edits are
-functions of hue that a ReLU MLP on raw RGB approximates poorly. A group mask zeroes groups, which is how aspects are
-switched off.
+functions of hue that a ReLU MLP on raw RGB approximates poorly. A group mask zeroes groups,
+which is how aspects are switched off.
 
 Identity is exact by construction: the output is ``x + D(x, z) - D(x, 0)``, so zero latents (or
 every group masked) return the input colour bit for bit, and the network only ever learns the

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..evaluation import psnr
+
 
 @dataclasses.dataclass
 class ScheduleConfig:
@@ -34,6 +36,12 @@ def learning_rate_at(config: ScheduleConfig, step: int) -> float:
         return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
     return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (1 + math.cos(math.pi * progress))
+
+
+def mean_psnr(predicted: torch.Tensor, target: torch.Tensor) -> float:
+    """Mean over the batch of each item's PSNR (dB, `evaluation.psnr`), capped at 100 dB so an
+    exact item cannot make the mean infinite."""
+    return float(psnr(predicted, target).clamp(max=100.0).mean())
 
 
 class ResumableTrainer:

@@ -30,7 +30,7 @@ from ..data.plans import PlanMixture, is_held_out, preset_plans
 from ..encoders import ReferenceEncoder, ReferenceEncoderConfig, SliderEncoder
 from ..operators import render
 from ..renderer import RetouchRenderer
-from .loop import ResumableTrainer, ScheduleConfig
+from .loop import ResumableTrainer, ScheduleConfig, mean_psnr
 
 
 @dataclass
@@ -110,22 +110,21 @@ class ReferenceTrainer(ResumableTrainer):
         with torch.no_grad():
             edited = render(stacked, params, compute_dtype=torch.float32)
         example_after, other_after = edited[..., :side], edited[..., side:]
-        pixels = side * side
-        picks = torch.randint(0, pixels, (self.config.loss_colors,), generator=generator)
+        picks = torch.randint(0, side * side, (self.config.loss_colors,), generator=generator)
+        example_colors, other_colors, example_wanted, other_wanted = (
+            image.flatten(2).transpose(1, 2)[:, picks] for image in (example, other, example_after, other_after))
+        with torch.no_grad():  # D(x, 0) of the frozen renderer, shared by both modes
+            example_base, other_base = self.renderer.raw(example_colors, None), self.renderer.raw(other_colors, None)
 
-        def rendered(latents: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-            colors = image.flatten(2).transpose(1, 2)[:, picks]
-            return self.renderer.render_colors(colors, latents)
-
-        def colors_of(image: torch.Tensor) -> torch.Tensor:
-            return image.flatten(2).transpose(1, 2)[:, picks]
+        def error(latents: torch.Tensor, colors: torch.Tensor, base: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
+            return (self.renderer.render_colors(colors, latents, base=base) - wanted).abs().mean()
 
         pair = self.encoder(example, example_after, mode="pair")
         target = self.encoder(other, example_after, mode="target")
         losses = {
-            "pair": (rendered(pair, other) - colors_of(other_after)).abs().mean()
-            + (rendered(pair, example) - colors_of(example_after)).abs().mean(),
-            "target": (rendered(target, other) - colors_of(other_after)).abs().mean(),
+            "pair": error(pair, other_colors, other_base, other_wanted)
+            + error(pair, example_colors, example_base, example_wanted),
+            "target": error(target, other_colors, other_base, other_wanted),
         }
         if self.slider_encoder is not None and self.config.latent_weight > 0:
             with torch.no_grad():
@@ -148,9 +147,7 @@ class ReferenceTrainer(ResumableTrainer):
             results = {}
             for mode, before in (("pair", example), ("target", other)):
                 latents = self.encoder(before, example_after, mode=mode)
-                predicted = self.renderer(other, latents)
-                mse = ((predicted - other_after) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-                results[f"psnr_{mode}"] = float((10 * torch.log10(1 / mse)).mean())
+                results[f"psnr_{mode}"] = mean_psnr(self.renderer(other, latents), other_after)
         return results
 
     def export_models(self) -> None:

@@ -23,7 +23,7 @@ from ..encoders import SliderEncoder, SliderEncoderConfig
 from ..operators import render
 from ..parameters import GROUPS, restrict_to_groups
 from ..renderer import RendererConfig, RetouchRenderer
-from .loop import ResumableTrainer, ScheduleConfig
+from .loop import ResumableTrainer, ScheduleConfig, mean_psnr
 
 
 @dataclass
@@ -109,8 +109,8 @@ class RendererTrainer(ResumableTrainer):
                 target = render(colors.T.reshape(1, 3, -1, 1).expand(batch, -1, -1, -1), params,
                                 compute_dtype=torch.float32).reshape(batch, 3, -1).transpose(1, 2)
                 predicted = self.renderer.render_colors(colors[None].expand(batch, -1, -1), self.encoder(params))
-                mse = ((predicted - target) ** 2).mean(dim=(1, 2)).clamp_min(1e-10)
-                results[f"psnr_{name}"] = float((10 * torch.log10(1 / mse)).mean())
+                results[f"psnr_{name}"] = mean_psnr(predicted.transpose(1, 2)[..., None],
+                                                    target.transpose(1, 2)[..., None])
         return results
 
     def export_models(self) -> None:

@@ -158,6 +158,20 @@ def _nearest_op(words: list[str], index: int, fixes: bool = False) -> int | None
     return None
 
 
+def _fault_or_action(words: list[str], index: int, state_key: str, action_key: str, states: dict[str, set],
+                     actions: dict[str, set], corrective: set[str]) -> None:
+    """The noun at ``index``: "a lack of / too little / too much X" (in the three words before it)
+    states a fault of X (``state_key``); otherwise X moves the way of the nearest verb (``action_key``)."""
+    before = words[max(0, index - 3):index]
+    if {"lack", "toolittle", "toomuch"}.intersection(before):
+        states.setdefault(state_key, set()).add("high" if "toomuch" in before else "low")
+        corrective.add(state_key)
+        return
+    op = _nearest_op(words, index)
+    if op is not None:
+        actions.setdefault(action_key, set()).add(op)
+
+
 def _global(words: list[str], clause: str, kind: str) -> list[ParsedClaim]:
     towards = next((i for i, w in enumerate(words) if w in ("towards", "toward")), None)
     polar_attributes = ({"temperature"} if _TEMPERATURE_WORDS.keys() & set(words) else set()) | \
@@ -199,14 +213,8 @@ def _global(words: list[str], clause: str, kind: str) -> list[ParsedClaim]:
             before_target = towards is not None and index < towards and noun in ("temperature", "tint")
             if noun in polar_attributes or before_target:
                 continue
-            if {"lack", "toolittle", "toomuch"}.intersection(before):
-                measured = "saturation" if noun == "colourfulness" else noun
-                states.setdefault(measured, set()).add("high" if "toomuch" in before else "low")
-                corrective.add(measured)
-                continue
-            op = _nearest_op(words, index)
-            if op is not None:
-                actions.setdefault(noun, set()).add(op)
+            measured = "saturation" if noun == "colourfulness" else noun
+            _fault_or_action(words, index, measured, noun, states, actions, corrective)
             continue
         if word in _SATURATION_DIRECTED or word in _COLOURFULNESS_DIRECTED:
             general = word in _COLOURFULNESS_DIRECTED
@@ -292,13 +300,7 @@ def _specific(words: list[str], clause: str, kind: str, subject: str | None) -> 
         too = "too" in words[max(0, index - 2):index]
         if word in _LUMINANCE_NOUNS or word in _SATURATION_NOUNS or (word == "saturated" and not too):
             attribute = "luminance" if word in _LUMINANCE_NOUNS else "saturation"
-            if "lack" in before or "toolittle" in before or "toomuch" in before:
-                states.setdefault(attribute, set()).add("high" if "toomuch" in before else "low")
-                corrective.add(attribute)
-                continue
-            op = _nearest_op(words, index)
-            if op is not None:
-                actions.setdefault(attribute, set()).add(op)
+            _fault_or_action(words, index, attribute, attribute, states, actions, corrective)
         elif word in _LUMINANCE_DIRECTED:
             comparative = word in ("brighter", "lighter", "darker")
             if comparative and (too or (COPULAS.intersection(before) and not MAKE_WORDS.intersection(words))):
