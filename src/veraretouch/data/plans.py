@@ -3,6 +3,8 @@
 - `sample_paper_plans`: each of the 38 sliders Gaussian with the standard deviations the paper
   used for its param data (system notes §1), clipped to range. Where the paper gives a range of
   deviations for a family (parametric zones 7.2-15.8, HSL 5.8-28.3) we use the middle of it.
+- `sample_sparse_plans`: a few sliders only (one to four), drawn like the paper's Gaussians but
+  wider, as a person asks for an edit ("warm it up and lift the shadows").
 - `sample_uniform_plans`: each slider uniform over a fraction of its range, for coverage of the
   extremes the Gaussians rarely reach; a random subset of sliders is set, the rest stay default.
 - `preset_plans`: real Lightroom presets from a folder, split into train / held-out by a hash of
@@ -36,6 +38,23 @@ def sample_paper_plans(count: int, generator: torch.Generator, scale: float = 1.
     params = default_params(count)
     sliders = torch.randn(count, N_SLIDERS, generator=generator) * _STDDEV * scale
     params[:, :N_SLIDERS] = torch.maximum(torch.minimum(sliders, _HIGH), _LOW)
+    return params
+
+
+SPARSE_SCALE = 2.0
+"""Sparse plans draw their sliders at this multiple of the paper's deviations: one or two moves
+that a person names are larger than the many small ones of a full edit."""
+
+
+def sample_sparse_plans(count: int, generator: torch.Generator, most: int = 4) -> torch.Tensor:
+    """``(count, P)`` plans that each move 1..``most`` random sliders (uniform count), every moved
+    slider Gaussian at ``SPARSE_SCALE`` times the paper's deviation, clipped to range."""
+    params = default_params(count)
+    for row in range(count):
+        moved = int(torch.randint(1, most + 1, (), generator=generator))
+        chosen = torch.randperm(N_SLIDERS, generator=generator)[:moved]
+        values = torch.randn(moved, generator=generator) * _STDDEV[chosen] * SPARSE_SCALE
+        params[row, chosen] = torch.maximum(torch.minimum(values, _HIGH[chosen]), _LOW[chosen])
     return params
 
 

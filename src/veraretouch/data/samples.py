@@ -12,8 +12,10 @@ round-trip PSNR, reasoning text) are stored with it. Subsets:
   untouched bands, which the reasoning text then described).
 - ``style``: input = the crop, target = the crop with a real preset; the instruction is a
   request for the preset's look.
-- ``param``: input = the crop, target = the crop with a paper-distribution plan; the
-  instruction spells out the sliders (in words and as a VeraRetouch param file).
+- ``param``: input = the crop, target = the crop with a sampled plan: a paper-distribution plan
+  (every slider moves a little) or, with probability ``SPARSE_PARAM_SHARE``, a sparse plan (one to
+  four larger moves, as people ask: "warm it up and lift the shadows"); the instruction spells out
+  the sliders (in words and as a VeraRetouch param file).
 
 Every sample's randomness comes from a generator seeded by (seed, photo, index): a sample does
 not depend on which others are built, in what order, or on which machine.
@@ -33,10 +35,13 @@ from ..operators import render
 from ..parameters import N_SLIDERS
 from ..plan import Plan
 from .degrade import sample_degradations
-from .plans import is_held_out, sample_paper_plans
+from .plans import is_held_out, sample_paper_plans, sample_sparse_plans
 
 SUBSETS = ("auto", "style", "param")
 SPLITS = ("train", "validation", "test")
+SPARSE_PARAM_SHARE = 0.5
+"""Share of param samples whose plan is sparse: paper plans move all 38 sliders, and their
+instructions (a clause per notable move) are far longer than what people type."""
 CROP_RANGE = (0.6, 1.0)
 """A crop keeps this fraction of each side of the photo (uniform), placed anywhere."""
 LABEL_SIDE = 192
@@ -182,7 +187,9 @@ def make_recipe(photo_name: str, index: int, seed: int, subset_weights: dict[str
         facts["preset"] = {"name": preset.name, "category": preset.category, "file": preset.file}
         facts["_preset"] = preset
         return Recipe(key, subset, split, photo_name, crop, target_plan=preset.plan), facts
-    plan = Plan.from_tensor(sample_paper_plans(1, generator)[0])
+    sparse = float(torch.rand((), generator=generator)) < SPARSE_PARAM_SHARE
+    plan = Plan.from_tensor((sample_sparse_plans if sparse else sample_paper_plans)(1, generator)[0])
+    facts["param_plan"] = "sparse" if sparse else "paper"
     return Recipe(key, subset, split, photo_name, crop, target_plan=plan), facts
 
 
