@@ -7,11 +7,11 @@ from pathlib import Path
 from .errors import VeraRetouchError
 
 WEIGHTS = resources.files("veraretouch") / "weights"
-MODEL_NAMES = ("renderer", "slider_encoder", "reference_encoder")
+MODEL_NAMES = ("renderer", "slider_encoder", "reference_encoder", "compact_planner")
 
 
 def shipped(name: str) -> Path:
-    """Folder of a shipped model (``renderer``, ``slider_encoder``, ``reference_encoder``), with a clear error if missing."""
+    """Folder of a shipped model (one of `MODEL_NAMES`), with a clear error if missing."""
     folder = Path(str(WEIGHTS / name))
     if not (folder / "model.safetensors").is_file():
         raise VeraRetouchError(f"shipped weights {name!r} are missing from {folder}; reinstall veraretouch")
@@ -23,9 +23,11 @@ def load_models(folder: str | Path | None, *names: str) -> list:
     ``folder`` is None, the shipped weights. The renderer and its encoders must come from one run:
     latents mean nothing to another renderer."""
     from .encoders import ReferenceEncoder, SliderEncoder
+    from .planner.compact import CompactPlanner
     from .renderer import RetouchRenderer
 
-    classes = {"renderer": RetouchRenderer, "slider_encoder": SliderEncoder, "reference_encoder": ReferenceEncoder}
+    classes = {"renderer": RetouchRenderer, "slider_encoder": SliderEncoder, "reference_encoder": ReferenceEncoder,
+               "compact_planner": CompactPlanner}
     unknown = [name for name in names if name not in classes]
     if unknown:
         raise ValueError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODEL_NAMES)}")

@@ -30,11 +30,13 @@ class RetouchDataset(IterableDataset):
     ``subset``, ``instruction``, ``reasoning``, ``target_plan`` ``(P,)``, ``latents`` and the record."""
 
     def __init__(self, dataset_dir: str | Path, split: str = "train", photos_dir: str | Path | None = None,
-                 side: int = 256, subsets: tuple[str, ...] | None = None) -> None:
+                 side: int = 256, subsets: tuple[str, ...] | None = None, shards: list[str] | None = None) -> None:
+        """``shards`` limits the split to those shard file names (e.g. the ones a running build has finished)."""
         self.dataset_dir, self.split, self.side, self.subsets = Path(dataset_dir), split, side, subsets
         self.photos_dir = None if photos_dir is None else Path(photos_dir)
         manifest = json.loads((self.dataset_dir / "manifest.json").read_text())
-        self.shards = [self.dataset_dir / name for name in manifest["shards"] if name.startswith(f"{split}-")]
+        self.shards = [self.dataset_dir / name for name in manifest["shards"]
+                       if name.startswith(f"{split}-") and (shards is None or name in shards)]
         missing = [path.name for path in self.shards if not path.exists()]
         if missing:
             raise FileNotFoundError(f"{self.dataset_dir}: shards not built yet: {', '.join(missing[:3])}...")

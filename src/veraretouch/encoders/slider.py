@@ -14,20 +14,23 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..operators.color import wheel_hue_to_oklch_radians
+from ..operators.color import oklch_radians_to_wheel_hue, wheel_hue_to_oklch_radians
 from ..parameters import (
-    CURVE_CHANNELS, CURVE_SAMPLES, GLOBAL_COLOR, GROUPS, HSL_BANDS, LIGHTING, SLIDERS, SPECIFIC_COLOR, SPECS,
-    control, curve_samples,
+    CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GLOBAL_COLOR, GROUPS, HSL_BANDS, LIGHTING, SLIDERS, SPECIFIC_COLOR,
+    SPECS, control, curve_samples, default_params, param_index,
 )
 from ..pretrained import PretrainedMixin
 
 GRADE_ZONES = ("Shadow", "Midtone", "Highlight", "Global")
 
 
+def _magnitudes(names: list[str], like: torch.Tensor) -> torch.Tensor:
+    return like.new_tensor([max(abs(SPECS[n].minimum), abs(SPECS[n].maximum)) for n in names])
+
+
 def _scaled(params: torch.Tensor, names: list[str]) -> torch.Tensor:
     """Controls divided by their largest magnitude, ``(B, len(names))``."""
-    scale = params.new_tensor([max(abs(SPECS[n].minimum), abs(SPECS[n].maximum)) for n in names])
-    return torch.cat([control(params, n).reshape(-1, 1) for n in names], dim=1) / scale
+    return torch.cat([control(params, n).reshape(-1, 1) for n in names], dim=1) / _magnitudes(names, params)
 
 
 def _curve_offsets(params: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
@@ -35,11 +38,12 @@ def _curve_offsets(params: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor
     return torch.cat([curve_samples(params, name) - identity for name in names], dim=1)
 
 
+_SLIDERS_OF = {group: [spec.name for spec in SLIDERS if spec.group == group] for group in GROUPS}
+
+
 def group_features(params: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-group feature vectors ``(B, F_g)`` of ``(B, P)`` parameters; all zero for the identity plan."""
-    lighting_sliders = [spec.name for spec in SLIDERS if spec.group == LIGHTING]
-    global_sliders = [spec.name for spec in SLIDERS if spec.group == GLOBAL_COLOR]
-    specific_sliders = [spec.name for spec in SLIDERS if spec.group == SPECIFIC_COLOR]
+    lighting_sliders, global_sliders, specific_sliders = (_SLIDERS_OF[group] for group in GROUPS)
     angles = [wheel_hue_to_oklch_radians(control(params, f"ColorGrade{z}Hue").reshape(-1, 1)) for z in GRADE_ZONES]
     strengths = [control(params, f"ColorGrade{z}Sat").reshape(-1, 1) / 100.0 for z in GRADE_ZONES]
     tints = torch.cat([s * torch.cos(a) for s, a in zip(strengths, angles)]
@@ -62,6 +66,53 @@ FEATURE_SIZES = {
     GLOBAL_COLOR: 4 + 8 + 2 + 1 + 3 * CURVE_SAMPLES,
     SPECIFIC_COLOR: 3 * len(HSL_BANDS),
 }
+
+
+def flat_features(params: torch.Tensor) -> torch.Tensor:
+    """`group_features` concatenated in `GROUPS` order: ``(B, sum(FEATURE_SIZES))``."""
+    features = group_features(params)
+    return torch.cat([features[group] for group in GROUPS], dim=1)
+
+
+def params_from_features(features: torch.Tensor) -> torch.Tensor:
+    """Inverse of `flat_features`: ``(B, F)`` features -> ``(B, P)`` parameters, projected onto valid plans.
+
+    Sliders are clamped to their ranges; each grading tint ``(s cos a, s sin a)`` gives strength
+    ``100 |.|`` (at most 100) and wheel hue from ``a``; curves are clamped to [0, 1] and made
+    non-decreasing (running maximum). For features of a valid plan the round trip is exact, so
+    ``flat_features(params_from_features(f)) == f`` exactly where ``f`` is already valid: a planner
+    that predicts features renders, explains and exports one and the same plan.
+    """
+    lighting, global_color, specific = features.split([FEATURE_SIZES[g] for g in GROUPS], dim=1)
+    batch = features.shape[0]
+    params = default_params(batch, dtype=features.dtype).to(features.device)
+    columns: dict[int, torch.Tensor] = {}
+
+    def put(names: list[str], values: torch.Tensor) -> None:
+        bounded = values * _magnitudes(names, values)
+        for index, name in enumerate(names):
+            spec = SPECS[name]
+            columns[param_index(name)] = bounded[:, index].clamp(spec.minimum, spec.maximum)
+
+    put(_SLIDERS_OF[LIGHTING], lighting[:, :10])
+    put([f"ColorGrade{z}Lum" for z in GRADE_ZONES], lighting[:, 10:14])
+    put(_SLIDERS_OF[GLOBAL_COLOR], global_color[:, :4])
+    tint_x, tint_y = global_color[:, 4:8], global_color[:, 8:12]
+    strength = torch.sqrt(tint_x ** 2 + tint_y ** 2 + 1e-12)
+    hue = oklch_radians_to_wheel_hue(torch.atan2(tint_y, tint_x))
+    for index, zone in enumerate(GRADE_ZONES):
+        columns[param_index(f"ColorGrade{zone}Sat")] = (100.0 * strength[:, index]).clamp(max=100.0)
+        columns[param_index(f"ColorGrade{zone}Hue")] = hue[:, index]
+    columns[param_index("ColorGradeBlending")] = (50.0 + 50.0 * global_color[:, 12]).clamp(0.0, 100.0)
+    columns[param_index("ColorGradeBalance")] = (100.0 * global_color[:, 13]).clamp(-100.0, 100.0)
+    columns[param_index("Monochrome")] = global_color[:, 14].clamp(0.0, 1.0)
+    put(_SLIDERS_OF[SPECIFIC_COLOR], specific)
+    scalar_count = CURVES_SLICE.start
+    scalars = torch.stack([columns.get(i, params[:, i]) for i in range(scalar_count)], dim=1)
+    identity = torch.linspace(0.0, 1.0, CURVE_SAMPLES, dtype=features.dtype, device=features.device)
+    offsets = torch.cat([lighting[:, 14:14 + CURVE_SAMPLES], global_color[:, 15:15 + 3 * CURVE_SAMPLES]], dim=1)
+    curves = (offsets.reshape(batch, len(CURVE_CHANNELS), CURVE_SAMPLES) + identity).clamp(0.0, 1.0).cummax(dim=2).values
+    return torch.cat([scalars, curves.reshape(batch, -1)], dim=1)
 
 
 @dataclass
@@ -90,3 +141,8 @@ class SliderEncoder(nn.Module, PretrainedMixin):
         """``(B, P)`` parameters -> ``(B, 3 * group_dim)`` latents (lighting, global, specific)."""
         features = group_features(params.float())
         return torch.cat([self.groups[group](features[group]) for group in GROUPS], dim=1)
+
+    def encode_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Latents of `flat_features` ``(B, F)`` directly (what `forward` does after computing them)."""
+        parts = features.float().split([FEATURE_SIZES[g] for g in GROUPS], dim=1)
+        return torch.cat([self.groups[group](part) for group, part in zip(GROUPS, parts)], dim=1)

@@ -293,7 +293,7 @@ def delta_e2000(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return delta_e2000_map(prediction, target).mean(dim=(1, 2))
 
 
-def _soft_channel_histograms(image: torch.Tensor, bins: int) -> torch.Tensor:
+def soft_channel_histograms(image: torch.Tensor, bins: int) -> torch.Tensor:
     """Per-channel soft histograms with a triangular kernel, each summing to 1: shape (B, 3 * bins).
 
     Bin k is centred at k / (bins - 1), so the centres span [0, 1] including both ends. A value v
@@ -316,15 +316,15 @@ def _soft_channel_histograms(image: torch.Tensor, bins: int) -> torch.Tensor:
 def histogram_similarity(prediction: torch.Tensor, target: torch.Tensor, bins: int = 32) -> torch.Tensor:
     """Cosine similarity of colour-histogram features per image: shape (B,), in [0, 1], 1 for identical images.
 
-    The feature of an image is its three per-channel soft histograms (see ``_soft_channel_histograms``:
+    The feature of an image is its three per-channel soft histograms (see ``soft_channel_histograms``:
     triangular kernel, ``bins`` centres from 0 to 1, each histogram normalised to sum 1) concatenated.
     It ignores where pixels are, only which values occur, and is differentiable in the pixel values.
     """
     dtype = _check_pair(prediction, target)
     if not isinstance(bins, int) or bins < 2:
         raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
-    features_prediction = _soft_channel_histograms(prediction, bins)
-    features_target = _soft_channel_histograms(target, bins)
+    features_prediction = soft_channel_histograms(prediction, bins)
+    features_target = soft_channel_histograms(target, bins)
     return F.cosine_similarity(features_prediction, features_target, dim=1).to(dtype)
 
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from ..errors import PlanError, VeraRetouchError
+from .planner_cli import add_planner_commands
 
 EXPORTS = ("cube", "xmp")
 LOW_FIT_PSNR = 30.0
@@ -83,6 +84,11 @@ examples:
   veraretouch train renderer --photos my-photos/ -o runs/renderer --max-minutes 30   # resume later
   veraretouch train reference --photos ../shared/photos --presets ../shared/presets \\
       --models runs/renderer -o runs/reference
+  veraretouch train planner --data data/v1 --photos ../shared/photos -o runs/planner
+
+planner: trains the compact planner on a dataset from `veraretouch data build` (--data; --photos
+is the folder the dataset was built from), through the frozen renderer and SliderEncoder (--models,
+default the shipped ones); the rendered colour cache goes to OUT/cache.
 
 renderer: trains the Retouch Renderer and the SliderEncoder on colours of --photos, with plans
 from the paper's slider distributions, wide uniform ranges and the --presets (.xmp files,
@@ -224,11 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train the models on your photos and presets.", epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("model", choices=("renderer", "reference"), help="what to train")
+    train.add_argument("model", choices=("renderer", "reference", "planner"), help="what to train")
     train.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of training photos (JPEG, PNG, TIFF)")
     train.add_argument("--presets", type=Path, metavar="DIR", help="folder of Lightroom .xmp presets (optional)")
     train.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="run folder (resumed if it has a checkpoint)")
-    train.add_argument("--models", type=Path, metavar="DIR", help="reference: the run holding the renderer to train for")
+    train.add_argument("--models", type=Path, metavar="DIR",
+                       help="reference, planner: the run holding the renderer (and SliderEncoder) to train for")
+    train.add_argument("--data", type=Path, metavar="DIR", help="planner: a dataset built by `veraretouch data build`")
     train.add_argument("--steps", type=_positive_int, metavar="N", help="length of the schedule (default 10000 renderer, 4000 reference)")
     train.add_argument("--max-minutes", type=float, metavar="M", help="stop after M minutes (checkpointed; rerun to resume)")
     train.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="torch threads (default 1)")
@@ -255,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(run=run_data_build)
     sliders = commands.add_parser("sliders", help="list every control with its group, range and meaning")
     sliders.set_defaults(run=run_sliders)
+    add_planner_commands(commands, add_output_options)
     return parser
 
 
@@ -455,7 +464,16 @@ def run_train(args: argparse.Namespace) -> int:
     check_source_folders(args)
     seconds = None if args.max_minutes is None else 60 * args.max_minutes
     steps = {} if args.steps is None else {"steps": args.steps}
-    if args.model == "renderer":
+    if args.model == "planner":
+        from ..training.planner import PlannerTrainingConfig, build_planner_cache, train_planner
+
+        if args.data is None or not (args.data / "manifest.json").is_file():
+            raise VeraRetouchError("train planner needs --data DIR, a dataset folder made by `veraretouch data build`")
+        renderer, slider_encoder = load_models(args.models, "renderer", "slider_encoder")
+        cache = build_planner_cache(args.data, args.photos, args.output / "cache")
+        trainer = train_planner(args.output, cache, renderer, slider_encoder, PlannerTrainingConfig(**steps),
+                                max_seconds=seconds)
+    elif args.model == "renderer":
         from ..training.renderer import RendererTrainingConfig, train_renderer
 
         trainer = train_renderer(args.output, args.photos, args.presets, RendererTrainingConfig(**steps),

@@ -75,3 +75,26 @@ def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tenso
                                                     align_corners=False)
         latents = refine_latents(renderer, before, after, latents)
     return LatentEdit(latents, renderer, group_mask, source={**source, "refined": mode == "pair" and refine})
+
+
+@dataclass
+class PlannedEditAdapter:
+    """Auto and style mode: the planner's latent edit, its plan (the XMP export is that plan itself,
+    no fitting) and the checked explanation, which ``on_explain`` receives (``--explain``)."""
+
+    planned: object
+    name: str | None = None
+
+    def apply(self, photo: Photo, lut_size: int) -> Photo:
+        return self.planned.edit.apply(photo, lut_size=lut_size, in_place=True)
+
+    def lut(self, size: int) -> np.ndarray:
+        return self.planned.edit.lut(size)
+
+    def preset(self, photo: Photo) -> tuple[Plan, dict]:
+        plan = self.planned.plan
+        plan.name = self.name
+        return plan, {}
+
+    def record(self) -> dict:
+        return self.planned.to_record()

@@ -47,25 +47,40 @@ def _wrap_degrees(angle: torch.Tensor) -> torch.Tensor:
     return torch.remainder(angle + 180.0, 360.0) - 180.0
 
 
+def _band_segments(hue_deg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For hues in degrees: the band ``k`` whose centre is the nearest one below, and the raised-cosine
+    weight ``w = (1 - cos(pi t)) / 2`` of band ``k + 1``, ``t`` the hue's position between the two centres."""
+    centres = BAND_CENTRES_DEG.to(hue_deg.dtype)
+    widths = torch.remainder(torch.roll(centres, -1) - centres, 360.0)
+    hue = torch.remainder(hue_deg, 360.0)
+    segment = torch.remainder(torch.searchsorted(centres, hue.detach().contiguous(), right=True) - 1, len(centres))
+    offset = torch.remainder(hue - centres[segment], 360.0)
+    return segment, 0.5 - 0.5 * torch.cos(math.pi * (offset / widths[segment]).clamp(0.0, 1.0))
+
+
 def band_blend(hue_deg: torch.Tensor, band_values: torch.Tensor) -> torch.Tensor:
     """Blend per-band values ``(B, 8)`` at hues ``(B, 1, H, W)`` (degrees) -> ``(B, 1, H, W)``.
 
-    A hue between centres ``c_k`` and ``c_k+1`` gets ``(1 - w) v_k + w v_k+1`` with the raised
-    cosine ``w = (1 - cos(pi t)) / 2``, ``t`` its position between the two centres: the band
-    weights sum to one and only the two nearest bands act, so this costs O(1) per pixel.
+    A hue between centres ``c_k`` and ``c_k+1`` gets ``(1 - w) v_k + w v_k+1`` (`_band_segments`):
+    the band weights sum to one and only the two nearest bands act, so this costs O(1) per pixel.
     """
-    centres = BAND_CENTRES_DEG.to(hue_deg.dtype)
-    n_bands = len(centres)
-    widths = torch.remainder(torch.roll(centres, -1) - centres, 360.0)
-    hue = torch.remainder(hue_deg, 360.0)
-    segment = torch.remainder(torch.searchsorted(centres, hue.detach().contiguous(), right=True) - 1, n_bands)
-    offset = torch.remainder(hue - centres[segment], 360.0)
-    right_weight = 0.5 - 0.5 * torch.cos(math.pi * (offset / widths[segment]).clamp(0.0, 1.0))
-    values = band_values.expand(hue.shape[0], n_bands)
-    flat = segment.reshape(hue.shape[0], -1)
-    left_value = torch.gather(values, 1, flat).reshape(hue.shape)
-    right_value = torch.gather(values, 1, torch.remainder(flat + 1, n_bands)).reshape(hue.shape)
+    n_bands = len(BAND_CENTRES_DEG)
+    segment, right_weight = _band_segments(hue_deg)
+    values = band_values.expand(hue_deg.shape[0], n_bands)
+    flat = segment.reshape(hue_deg.shape[0], -1)
+    left_value = torch.gather(values, 1, flat).reshape(hue_deg.shape)
+    right_value = torch.gather(values, 1, torch.remainder(flat + 1, n_bands)).reshape(hue_deg.shape)
     return left_value + right_weight * (right_value - left_value)
+
+
+def band_weights(hue_deg: torch.Tensor) -> torch.Tensor:
+    """Membership of hues ``(...)`` in degrees in each of the 8 bands, ``(..., 8)``: the weights
+    `band_blend` uses (two non-zero per hue, summing to one)."""
+    n_bands = len(BAND_CENTRES_DEG)
+    segment, right_weight = _band_segments(hue_deg)
+    weights = torch.zeros(*hue_deg.shape, n_bands, dtype=hue_deg.dtype, device=hue_deg.device)
+    weights = weights.scatter(-1, segment[..., None], (1 - right_weight)[..., None])
+    return weights.scatter_add(-1, torch.remainder(segment + 1, n_bands)[..., None], right_weight[..., None])
 
 
 def _band_controls(params: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
@@ -119,6 +134,11 @@ def wheel_hue_to_oklch_radians(wheel_deg: torch.Tensor) -> torch.Tensor:
     """Lightroom colour-wheel hue (0 red, 60 yellow, 120 green, 180 cyan, 240 blue, 300 magenta)
     -> OKLCh hue in radians, by piecewise-linear interpolation between the primaries' true hues."""
     return torch.deg2rad(interp_periodic(wheel_deg, WHEEL_ANCHORS_DEG, WHEEL_OKLCH_DEG))
+
+
+def oklch_radians_to_wheel_hue(oklch_rad: torch.Tensor) -> torch.Tensor:
+    """Inverse of `wheel_hue_to_oklch_radians`: OKLCh hue (radians) -> Lightroom wheel degrees [0, 360)."""
+    return interp_periodic(torch.rad2deg(oklch_rad), WHEEL_OKLCH_DEG, WHEEL_ANCHORS_DEG)
 
 
 def grading_zone_weights(lightness: torch.Tensor, params: torch.Tensor) -> dict[str, torch.Tensor]:

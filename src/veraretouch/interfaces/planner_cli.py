@@ -1,0 +1,102 @@
+"""``veraretouch auto`` and ``veraretouch style``: the planner's modes on the shared photo driver."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+AUTO_EPILOG = """\
+examples:
+  veraretouch auto photo.jpg -o out/ --explain
+  veraretouch auto shoot/ -o out/ --export cube,xmp
+  veraretouch auto photo.jpg -o out/ --aspects lighting,global_color
+  veraretouch auto photo.jpg -o out/ --planner vlm --checkpoint my-vlm-planner/
+
+the planner looks at a small copy of each photo, finds what is off in lighting, global colour
+and specific colours, plans slider moves to fix it and renders them at full resolution through
+the Retouch Renderer (a baked 3D LUT). --explain prints the problems and the plan per aspect;
+every claim in them is checked against measurements of the photo and the plan that was
+rendered. The .xmp export is that plan itself (open it in Lightroom / Camera Raw to continue by
+hand); the .cube is the rendered edit.
+
+outputs, for each PHOTO: OUT/<stem>.<ext> (format, EXIF and ICC kept), OUT/<stem>.plan.json
+(the plan, the explanation, the latents, timings) and the --export files. Nothing is
+overwritten without --overwrite. Exit status: 0 all done, 1 some photos failed, 2 bad usage.
+"""
+
+STYLE_EPILOG = """\
+examples:
+  veraretouch style photo.jpg --prompt "warmer and moodier" -o out/ --explain
+  veraretouch style shoot/ --prompt "faded film look with soft contrast" -o out/ --export xmp
+  veraretouch style photo.jpg --prompt "black and white, high contrast" -o out/
+
+the prompt is any request in English: a look ("teal and orange", "Kodak Portra", "faded
+film"), a mood ("dreamy bright pink", "moody"), or plain edits ("brighter, more vivid
+greens"). The planner reads the photo and the prompt, plans slider moves (with colour grading
+and curves where a look needs them) and renders them at full resolution. Outputs as for auto.
+"""
+
+
+def add_planner_options(parser: argparse.ArgumentParser) -> None:
+    from .cli import _aspects
+
+    parser.add_argument("--explain", action="store_true", help="print the problems found and the plan, per aspect")
+    parser.add_argument("--aspects", type=_aspects, default=None, metavar="LIST",
+                        help="keep only these aspects: lighting, global_color, specific_color (default all)")
+    parser.add_argument("--planner", choices=("compact", "vlm"), default="compact",
+                        help="compact (shipped, default) or vlm (the paper's VLM planner; needs --checkpoint)")
+    parser.add_argument("--checkpoint", type=Path, metavar="DIR", help="a local VLM planner folder (--planner vlm)")
+    parser.add_argument("--models", type=Path, metavar="DIR",
+                        help="a training run folder holding compact_planner/ (default: the shipped planner)")
+
+
+def add_planner_commands(commands, add_output_options) -> None:
+    auto = commands.add_parser(
+        "auto", help="find what is wrong with photos and fix it, with an explanation",
+        description="Retouch photos automatically: problems found per aspect, a plan, the fix at full resolution.",
+        epilog=AUTO_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_output_options(auto)
+    add_planner_options(auto)
+    auto.set_defaults(run=run_auto)
+    style = commands.add_parser(
+        "style", help="retouch photos towards a look described in words",
+        description="Retouch photos in the style a prompt describes, with an explanation.",
+        epilog=STYLE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_output_options(style)
+    style.add_argument("--prompt", required=True, metavar="TEXT", help='the look you want, e.g. "warm and moody"')
+    add_planner_options(style)
+    style.set_defaults(run=run_style)
+
+
+def run_auto(args: argparse.Namespace) -> int:
+    return _run_planned(args, "auto", None)
+
+
+def run_style(args: argparse.Namespace) -> int:
+    from ..errors import VeraRetouchError
+
+    if not args.prompt.strip():
+        raise VeraRetouchError("--prompt is empty; describe the look you want")
+    return _run_planned(args, "style", args.prompt.strip())
+
+
+def _run_planned(args: argparse.Namespace, mode: str, prompt: str | None) -> int:
+    from ..errors import VeraRetouchError
+    from ..planner.base import PLANNER_SIDE
+    from ..planner.pipeline import PlanningPipeline
+    from .cli import check_output_options, retouch_photos
+    from .edits import PlannedEditAdapter
+
+    check_output_options(args)
+    if args.checkpoint is not None and args.planner != "vlm":
+        raise VeraRetouchError("--checkpoint is for --planner vlm")
+    pipeline = PlanningPipeline(args.planner, models=args.models, checkpoint=args.checkpoint)
+    name = f"veraretouch {mode}" + (f": {prompt}" if prompt else "")
+
+    def edit_for(photo) -> PlannedEditAdapter:
+        planned = pipeline.plan(photo.preview_tensor(PLANNER_SIDE), mode, prompt, args.aspects)
+        if args.explain:
+            print(f"\n{photo.path or 'photo'}:\n{planned.explanation.pretty()}", flush=True)
+        return PlannedEditAdapter(planned, name)
+
+    return retouch_photos(args, mode, edit_for)

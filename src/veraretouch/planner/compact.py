@@ -1,0 +1,91 @@
+"""The compact planner: colour statistics (+ an instruction) -> a plan -> the renderer's control latents.
+
+The paper's planner is a 0.5B VLM; this one does the same job on a CPU in milliseconds. It reads
+`image_features` of the photo, the sentence embedding of the instruction (`InstructionEmbedder`;
+zero in auto mode) and a learned mode embedding, and predicts the plan in the SliderEncoder's
+feature space (`encoders.slider.flat_features`: sliders scaled to [-1, 1], grading tints as 2-D
+vectors, curve offsets), a smooth space without hue wrap-around. `params_from_features` projects
+that onto a valid plan, and the frozen SliderEncoder turns the plan into latents. So the plan the
+explanation describes and the XMP exports is exactly the plan the renderer executes.
+
+The output layer starts at zero: an untrained planner proposes the identity plan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..encoders.slider import FEATURE_SIZES, SliderEncoder, params_from_features
+from ..pretrained import PretrainedMixin
+from .base import MODES, PlannerOutput, check_mode
+from .features import FEATURE_SIZE, image_features
+from .text import TEXT_DIM, InstructionEmbedder
+
+PLAN_FEATURES = sum(FEATURE_SIZES.values())
+
+
+@dataclass
+class CompactPlannerConfig:
+    hidden: int = 512
+    blocks: int = 3
+    image_features: int = FEATURE_SIZE
+    text_dim: int = TEXT_DIM
+    dropout: float = 0.1
+
+
+class _Block(nn.Module):
+    """Pre-norm residual MLP block: ``h + W2 GELU(W1 LN(h))``."""
+
+    def __init__(self, width: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 2 * width), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(2 * width, width))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden + self.net(hidden)
+
+
+class CompactPlanner(nn.Module, PretrainedMixin):
+    config_class = CompactPlannerConfig
+
+    def __init__(self, config: CompactPlannerConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or CompactPlannerConfig()
+        self.register_buffer("feature_mean", torch.zeros(config.image_features))
+        self.register_buffer("feature_std", torch.ones(config.image_features))
+        self.image_in = nn.Linear(config.image_features, config.hidden)
+        self.text_in = nn.Linear(config.text_dim, config.hidden, bias=False)
+        self.mode_embedding = nn.Embedding(len(MODES), config.hidden)
+        self.blocks = nn.Sequential(*(_Block(config.hidden, config.dropout) for _ in range(config.blocks)))
+        self.norm = nn.LayerNorm(config.hidden)
+        self.head = nn.Linear(config.hidden, PLAN_FEATURES)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def set_feature_statistics(self, features: torch.Tensor) -> None:
+        """Standardise image features with the mean and deviation of a training set ``(N, F)``."""
+        self.feature_mean.copy_(features.mean(dim=0))
+        self.feature_std.copy_(features.std(dim=0).clamp(min=1e-4))
+
+    def forward(self, features: torch.Tensor, text_embeddings: torch.Tensor, mode_ids: torch.Tensor) -> torch.Tensor:
+        """``(B, F)`` image features, ``(B, 384)`` instruction embeddings (zeros for auto), ``(B,)`` mode
+        indices into `MODES` -> ``(B, PLAN_FEATURES)`` plan features (unprojected)."""
+        hidden = (self.image_in((features - self.feature_mean) / self.feature_std) + self.text_in(text_embeddings)
+                  + self.mode_embedding(mode_ids))
+        return self.head(self.norm(self.blocks(hidden)))
+
+    @torch.no_grad()
+    def plan(self, images: torch.Tensor, mode: str, instructions: list[str] | None = None, *,
+             slider_encoder: SliderEncoder, embedder: InstructionEmbedder | None = None) -> PlannerOutput:
+        """Plan for ``(B, 3, h, w)`` photos (any size; features use a small copy): latents and the plan."""
+        check_mode(mode, instructions, images.shape[0])
+        batch = images.shape[0]
+        if mode == "auto":
+            text = torch.zeros(batch, self.config.text_dim)
+        else:
+            text = (embedder or InstructionEmbedder())(instructions)
+        modes = torch.full((batch,), MODES.index(mode), dtype=torch.long)
+        params = params_from_features(self(image_features(images), text, modes))
+        return PlannerOutput(latents=slider_encoder(params), params=params)

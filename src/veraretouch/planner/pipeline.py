@@ -1,0 +1,107 @@
+"""From a photo (and an instruction) to a rendered, explained edit: planner -> latents -> renderer.
+
+`PlanningPipeline` holds the models once for a batch: the planner (the shipped compact planner, a
+trained run, or a VLM checkpoint), the renderer its latents drive and the SliderEncoder. `plan`
+returns a `PlannedEdit`: the `LatentEdit` to render at full resolution, the plan (sliders) it
+encodes and the checked explanation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..parameters import GROUPS, restrict_to_groups
+from ..plan import Plan
+from ..renderer.edit import LatentEdit
+from .base import PLANNER_SIDE, check_mode
+from .explain import Explanation, explain
+
+PLANNERS = ("compact", "vlm")
+VLM_PLAN_FIT_STEPS = 200
+
+
+@dataclass
+class PlannedEdit:
+    edit: LatentEdit
+    plan: Plan
+    explanation: Explanation
+    generated_text: str | None = None
+    plan_fit_psnr_db: float | None = None
+
+    def to_record(self) -> dict:
+        record = {"plan": {"values": dict(self.plan.values), "curves": {k: [list(p) for p in v] for k, v in self.plan.curves.items()}},
+                  "explanation": self.explanation.to_record(), "latent_edit": self.edit.to_record()}
+        if self.generated_text is not None:
+            record["generated_text"] = self.generated_text
+        if self.plan_fit_psnr_db is not None:
+            record["plan_fit_psnr_db"] = self.plan_fit_psnr_db
+        return record
+
+
+class PlanningPipeline:
+    """``PlanningPipeline()`` loads the shipped compact planner, renderer and SliderEncoder;
+    ``models`` is a run folder holding ``compact_planner/`` (and optionally ``renderer/`` and
+    ``slider_encoder/``); ``planner="vlm"`` with ``checkpoint`` a local VLM planner folder."""
+
+    def __init__(self, planner: str = "compact", models: str | Path | None = None,
+                 checkpoint: str | Path | None = None) -> None:
+        from ..errors import VeraRetouchError
+        from ..weights import load_models
+
+        if planner not in PLANNERS:
+            raise VeraRetouchError(f"unknown planner {planner!r}; choose from {', '.join(PLANNERS)}")
+        self.kind = planner
+        renderer_folder = models if models is not None and (Path(models) / "renderer").is_dir() else None
+        self.renderer, self.slider_encoder = load_models(renderer_folder, "renderer", "slider_encoder")
+        self.embedder = None
+        if planner == "compact":
+            self.planner = load_models(models, "compact_planner")[0]
+            from .text import InstructionEmbedder
+
+            self.embedder = InstructionEmbedder()
+        else:
+            if checkpoint is None:
+                raise VeraRetouchError("the vlm planner needs --checkpoint DIR (a local VLM planner folder)")
+            from .vlm import VLMPlanner
+
+            self.planner = VLMPlanner.from_checkpoint(checkpoint, renderer=self.renderer)
+
+    def plan(self, preview: torch.Tensor, mode: str, instruction: str | None = None,
+             aspects: list[str] | None = None, seed: int = 0) -> PlannedEdit:
+        """Plan the edit for one photo's ``(1, 3, h, w)`` preview (any size; `PLANNER_SIDE` is plenty)."""
+        instructions = None if instruction is None else [instruction]
+        check_mode(mode, instructions, 1)
+        mask = None if aspects is None else torch.tensor([float(g in aspects) for g in GROUPS])
+        source = {"mode": mode, "planner": self.kind, **({"instruction": instruction} if instruction else {})}
+        if self.kind == "compact":
+            output = self.planner.plan(preview, mode, instructions, slider_encoder=self.slider_encoder,
+                                       embedder=self.embedder)
+            params = output.params if mask is None else restrict_to_groups(output.params, mask)
+            plan = Plan.from_tensor(params[0])
+            edit = LatentEdit(self.slider_encoder(plan.to_tensor()[None]).detach(), self.renderer, mask, source)
+            return PlannedEdit(edit, plan, explain(preview, plan, seed))
+        output = self.planner.plan(preview, mode, instructions)
+        edit = LatentEdit(output.latents, self.renderer, mask, source)
+        fit = edit.fit_sliders(preview, steps=VLM_PLAN_FIT_STEPS)
+        return PlannedEdit(edit, fit.plan, explain(preview, fit.plan, seed),
+                           generated_text=(output.texts or [None])[0], plan_fit_psnr_db=round(fit.psnr[0], 2))
+
+
+def retouch_function(mode: str, prompt: str | None = None, planner: str = "compact",
+                     checkpoint: str | Path | None = None, models: str | Path | None = None):
+    """A callable ``(1, 3, H, W) -> (1, 3, H, W)`` that plans on a `PLANNER_SIDE` copy and renders
+    the whole image through the edit's LUT (for evaluation and scripts)."""
+    from ..lut import apply_lut
+    from .features import planner_copy
+
+    pipeline = PlanningPipeline(planner, models=models, checkpoint=checkpoint)
+
+    def retouch(image: torch.Tensor) -> torch.Tensor:
+        planned = pipeline.plan(planner_copy(image, PLANNER_SIDE), mode, prompt)
+        lut = planned.edit.lut(65)
+        pixels = image[0].permute(1, 2, 0).contiguous().float().numpy()
+        return torch.from_numpy(apply_lut(pixels, lut)).permute(2, 0, 1)[None]
+
+    return retouch

@@ -1,0 +1,183 @@
+"""Train the compact planner on a built dataset (`veraretouch data build`), end to end through the
+frozen SliderEncoder and Retouch Renderer.
+
+The dataset holds recipes; training reads a per-shard *cache* made once (`build_planner_cache`):
+the input's `image_features`, ``PIXELS`` colour pairs (the same random pixels of the rendered
+input and target at `FEATURE_SIDE`), the target plan's features, the latent label, the mode and
+the instruction. Per step, a batch of cached samples gives the loss
+
+    L = w_plan * MSE(f, f*) + w_latent * MSE(z, z*) + w_image * L1(R(x, z), y)
+
+with ``f`` the planner's plan features, ``z = E(params(f))`` the latents of the projected plan
+(E the frozen SliderEncoder), ``R`` the frozen renderer and ``(x, y)`` the cached input / target
+colours: the image term is the paper's point, pixels supervise the plan through the renderer, so
+among plans that look alike the planner is free to choose, and the plan and latent terms keep it
+near the labelled plan, which the explanation describes. Held-out metrics are the renderer's PSNR
+on the validation split's colour pairs, per subset, and doing nothing for comparison.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..data.loader import RetouchDataset
+from ..encoders.slider import SliderEncoder, flat_features, params_from_features
+from ..evaluation import psnr
+from ..planner.base import MODES
+from ..planner.compact import CompactPlanner, CompactPlannerConfig
+from ..planner.features import FEATURE_SIDE, image_features
+from ..planner.text import InstructionEmbedder
+from ..renderer import RetouchRenderer
+from .loop import ResumableTrainer, ScheduleConfig
+
+PIXELS = 1024
+"""Colour pairs cached per sample for the image loss (the renderer is pointwise: pairs suffice)."""
+CACHE_FIELDS = ("features", "input_colors", "target_colors", "plan_features", "latents", "mode")
+
+
+def build_planner_cache(dataset_dir: Path, photos_dir: Path, cache_dir: Path, progress: bool = True) -> Path:
+    """Render every built shard's samples at `FEATURE_SIDE` and cache what training needs, one
+    ``<shard>.pt`` per shard (skipped when present, so it resumes and can follow a running build)."""
+    from tqdm import tqdm
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((dataset_dir / "manifest.json").read_text())
+    built = [name for name in manifest["shards"] if (dataset_dir / name).exists()
+             and not (cache_dir / name.replace(".tar", ".pt")).exists()]
+    for name in tqdm(built, desc="planner cache", unit="shard", disable=not progress):
+        split = name.split("-")[0]
+        dataset = RetouchDataset(dataset_dir, split, photos_dir, side=FEATURE_SIDE, shards=[name])
+        rows = {key: [] for key in CACHE_FIELDS}
+        texts, records = [], []
+        generator = torch.Generator().manual_seed(int.from_bytes(name.encode()[-12:], "little") % (1 << 62))
+        for sample in dataset:
+            inputs, targets = sample["input"][None], sample["target"][None]
+            colors = inputs.shape[-1] * inputs.shape[-2]
+            picks = torch.randint(0, colors, (PIXELS,), generator=generator)
+            rows["features"].append(image_features(inputs)[0])
+            rows["input_colors"].append(inputs.reshape(3, -1)[:, picks].T.half())
+            rows["target_colors"].append(targets.reshape(3, -1)[:, picks].T.half())
+            rows["plan_features"].append(flat_features(sample["target_plan"][None].double())[0].float())
+            rows["latents"].append(sample["latents"])
+            rows["mode"].append(torch.tensor(MODES.index(sample["subset"])))
+            texts.append(sample["instruction"])
+            record = sample["record"]
+            records.append({"key": record["key"], "subset": record["subset"], "kinds": record.get("degradation_kinds", []),
+                            "preset": record.get("preset", {}).get("name")})
+        cache = {key: torch.stack(values) if values else torch.zeros(0) for key, values in rows.items()}
+        tmp = cache_dir / (name.replace(".tar", ".pt") + ".tmp")
+        torch.save({**cache, "texts": texts, "records": records, "split": split}, tmp)
+        tmp.replace(cache_dir / name.replace(".tar", ".pt"))
+    return cache_dir
+
+
+def load_planner_cache(cache_dir: Path, split: str, embedder: InstructionEmbedder) -> dict:
+    """One split's cached samples, concatenated, with instruction embeddings (zeros for auto)."""
+    parts = [torch.load(path, weights_only=False) for path in sorted(cache_dir.glob(f"{split}-*.pt"))]
+    parts = [part for part in parts if part["texts"]]
+    if not parts:
+        raise FileNotFoundError(f"{cache_dir}: no cached {split} shards; run build_planner_cache first")
+    merged = {key: torch.cat([part[key] for part in parts]) for key in CACHE_FIELDS}
+    merged["texts"] = [text for part in parts for text in part["texts"]]
+    merged["records"] = [record for part in parts for record in part["records"]]
+    text = embedder(merged["texts"])
+    merged["text"] = torch.where((merged["mode"] == MODES.index("auto"))[:, None], torch.zeros_like(text), text)
+    return merged
+
+
+@dataclass
+class PlannerTrainingConfig(ScheduleConfig):
+    steps: int = 6000
+    learning_rate: float = 1e-3
+    final_learning_rate: float = 1e-5
+    warmup_steps: int = 200
+    eval_every: int = 500
+    checkpoint_every: int = 500
+    batch_size: int = 128
+    pixels_per_sample: int = 256
+    plan_weight: float = 1.0
+    latent_weight: float = 0.1
+    image_weight: float = 4.0
+    weight_decay: float = 1e-4
+    hidden: int = 512
+    blocks: int = 3
+    dropout: float = 0.1
+
+
+class PlannerTrainer(ResumableTrainer):
+    description = "train planner"
+    metric_names = ("psnr_auto", "psnr_auto_none", "psnr_style", "psnr_style_none", "psnr_param", "psnr_param_none")
+
+    def __init__(self, out: Path, train: dict, validation: dict, renderer: RetouchRenderer,
+                 slider_encoder: SliderEncoder, config: PlannerTrainingConfig) -> None:
+        self.out, self.config = Path(out), config
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.train_set, self.validation_set = train, validation
+        self.renderer, self.slider_encoder = renderer.eval(), slider_encoder.eval()
+        for module in (self.renderer, self.slider_encoder):
+            module.requires_grad_(False)
+        self.planner = CompactPlanner(CompactPlannerConfig(hidden=config.hidden, blocks=config.blocks,
+                                                           dropout=config.dropout))
+        self.planner.set_feature_statistics(train["features"])
+        self.models = {"planner": self.planner}
+        self.optimizer = torch.optim.AdamW(self.planner.parameters(), lr=config.learning_rate,
+                                           weight_decay=config.weight_decay)
+        self.resume()
+
+    def predict(self, data: dict, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Plan features and the latents of their projected plan for cached samples ``index``."""
+        raw = self.planner(data["features"][index], data["text"][index], data["mode"][index])
+        return raw, self.slider_encoder(params_from_features(raw))
+
+    def training_loss(self) -> torch.Tensor:
+        config, data = self.config, self.train_set
+        self.planner.train()
+        index = torch.randint(0, len(data["mode"]), (config.batch_size,), generator=self.generator)
+        pixels = torch.randint(0, PIXELS, (config.pixels_per_sample,), generator=self.generator)
+        raw, latents = self.predict(data, index)
+        rendered = self.renderer.render_colors(data["input_colors"][index][:, pixels].float(), latents)
+        image_loss = F.l1_loss(rendered, data["target_colors"][index][:, pixels].float())
+        return (config.plan_weight * F.mse_loss(raw, data["plan_features"][index])
+                + config.latent_weight * F.mse_loss(latents, data["latents"][index])
+                + config.image_weight * image_loss)
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        self.planner.eval()
+        data = self.validation_set
+        metrics = {}
+        for mode_id, mode in enumerate(MODES):
+            index = (data["mode"] == mode_id).nonzero().flatten()
+            if len(index) == 0:
+                continue
+            _, latents = self.predict(data, index)
+            inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
+            rendered = self.renderer.render_colors(inputs, latents)
+            metrics[f"psnr_{mode}"] = float(psnr_of_colors(rendered, targets).mean())
+            metrics[f"psnr_{mode}_none"] = float(psnr_of_colors(inputs, targets).mean())
+        return metrics
+
+    def export_models(self) -> None:
+        self.planner.save_pretrained(self.out / "compact_planner")
+
+
+def psnr_of_colors(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample PSNR (dB, capped at 100) of ``(B, N, 3)`` colour sets, via `evaluation.psnr`."""
+    return psnr(predicted.transpose(1, 2)[..., None], target.transpose(1, 2)[..., None]).clamp(max=100.0)
+
+
+def train_planner(out: Path, cache_dir: Path, renderer: RetouchRenderer, slider_encoder: SliderEncoder,
+                  config: PlannerTrainingConfig, max_seconds: float | None = None,
+                  progress: bool = True) -> PlannerTrainer:
+    embedder = InstructionEmbedder()
+    train = load_planner_cache(cache_dir, "train", embedder)
+    validation = load_planner_cache(cache_dir, "validation", embedder)
+    trainer = PlannerTrainer(out, train, validation, renderer, slider_encoder, config)
+    trainer.train(progress=progress, max_seconds=max_seconds)
+    return trainer
