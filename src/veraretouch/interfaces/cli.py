@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from ..errors import PlanError, VeraRetouchError
+from .eval_cli import add_eval_command
 from .planner_cli import add_planner_commands
 
 EXPORTS = ("cube", "xmp")
@@ -264,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     sliders = commands.add_parser("sliders", help="list every control with its group, range and meaning")
     sliders.set_defaults(run=run_sliders)
     add_planner_commands(commands, add_output_options)
+    add_eval_command(commands)
     return parser
 
 

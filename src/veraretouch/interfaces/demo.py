@@ -1,4 +1,5 @@
-"""`make demo`: retouch a public-domain sample photo and say where everything went.
+"""`make demo`: retouch a public-domain sample photo in auto mode, print the explanation, and show
+param mode with a bundled plan; say where everything went.
 
 The sample is scikit-image's bundled "coffee" photo (Rachel Michetti, CC0), so nothing is
 downloaded and no photo is committed to this repository.
@@ -25,13 +26,20 @@ def write_sample(path: Path) -> Path:
 
 def main() -> int:
     sample = write_sample(OUTPUT / "input" / "coffee.jpg")
+    auto_dir, param_dir = OUTPUT / "auto", OUTPUT / "param"
+    print("auto mode: what is wrong with the photo, the plan, the fix", flush=True)
+    code = cli_main(["auto", str(sample), "-o", str(auto_dir), "--explain", "--export", "cube,xmp", "--overwrite"])
+    if code != 0:
+        return code
     plan_file = resources.files("veraretouch") / "examples" / "warm-film.json"
+    print("\nparam mode: a bundled plan (warm film look)", flush=True)
     with resources.as_file(plan_file) as plan_path:
-        code = cli_main(["param", str(sample), "--params", str(plan_path), "-o", str(OUTPUT),
+        code = cli_main(["param", str(sample), "--params", str(plan_path), "-o", str(param_dir),
                          "--export", "cube,xmp", "--overwrite"])
     if code == 0:
-        print(f"\ninput:   {sample}\nresult:  {OUTPUT / 'coffee.jpg'}\nplan:    {OUTPUT / 'coffee.plan.json'}"
-              f"\nexports: {OUTPUT / 'coffee.cube'} (3D LUT), {OUTPUT / 'coffee.xmp'} (Lightroom preset)")
+        print(f"\ninput:   {sample}\nauto:    {auto_dir / 'coffee.jpg'} (plan, explanation: {auto_dir / 'coffee.plan.json'};"
+              f" exports: coffee.cube, coffee.xmp)\nparam:   {param_dir / 'coffee.jpg'} (exports: "
+              f"{param_dir / 'coffee.cube'} 3D LUT, {param_dir / 'coffee.xmp'} Lightroom preset)")
     return code
 
 
