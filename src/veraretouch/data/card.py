@@ -32,8 +32,28 @@ def text_statistics(texts: list[str]) -> dict:
             "mean_words": float(np.mean(words)) if words else 0.0}
 
 
-def write_card(stats: list[dict], out: Path, command: str) -> Path:
-    """Aggregate shard stats into ``out/CARD.md`` with plots; returns the card's path."""
+def instruction_statistics(out: Path, shards: list[str]) -> dict[str, dict]:
+    """Per subset with instructions (style, param): how many, how many distinct, the most frequent
+    one's share and the mean length in words, read from the shards' records."""
+    from .shards import read_shard
+
+    texts: dict[str, list[str]] = collections.defaultdict(list)
+    for name in shards:
+        for record in read_shard(out / name):
+            if record.get("instruction"):
+                texts[record["subset"]].append(record["instruction"])
+    result = {}
+    for subset, items in sorted(texts.items()):
+        top, count = collections.Counter(items).most_common(1)[0]
+        result[subset] = {"instructions": len(items), "distinct": len(set(items)), "top": top,
+                          "top_share": count / len(items), "mean_words": float(np.mean([len(t.split()) for t in items]))}
+    return result
+
+
+def write_card(stats: list[dict], out: Path, command: str, seconds: float | None = None) -> Path:
+    """Aggregate shard stats into ``out/CARD.md`` with plots; returns the card's path. ``seconds``:
+    the wall time of the build command (the per-sample cost is quoted from the shards' own timings
+    where they have them, as a resumed build's wall time covers only part of the work)."""
     out = Path(out)
     kept = collections.Counter()
     dropped = collections.Counter()
@@ -46,13 +66,20 @@ def write_card(stats: list[dict], out: Path, command: str) -> Path:
         dropped.update(shard["dropped"])
     kinds = collections.Counter(kind for s in samples for kind in s["kinds"])
     text = text_statistics([s["reasoning"] for s in samples])
-    plots = _plots(samples, kinds, out)
+    instructions = instruction_statistics(out, [shard["shard"] for shard in stats])
+    plots = _plots(samples, kinds, dropped, out)
+    timed = [shard for shard in stats if "seconds" in shard]
+    attempted = sum(sum(s["kept"].values()) + sum(s["dropped"].values()) for s in timed)
+    cost = (f"Labelling cost: {sum(s['seconds'] for s in timed) / attempted:.3f} s per attempted sample on one core "
+            f"(timed in {len(timed)} of {len(stats)} shards)." if attempted else "")
+    wall = f"This build command ran {seconds:.0f} s." if seconds is not None else ""
     lines = [
         "# Dataset card", "", f"Built with: `{command}`", "",
         "## Counts", "", "| split | " + " | ".join(SUBSETS) + " |", "|---|" + "---|" * len(SUBSETS),
         *(f"| {split} | " + " | ".join(str(per_split[(split, s)]) for s in SUBSETS) + " |" for split in SPLITS),
         "", f"Kept {sum(kept.values())}, dropped {sum(dropped.values())}: "
         + (", ".join(f"{reason} {count}" for reason, count in dropped.most_common()) or "none"), "",
+        "## Cost", "", " ".join(filter(None, [cost, wall])) or "Not timed.", "",
         "## Round trip", "",
         f"Renderer(input, SliderEncoder(target plan)) vs target: median "
         f"{np.median([s['round_trip_psnr'] for s in samples]):.2f} dB." if samples else "",
@@ -62,16 +89,34 @@ def write_card(stats: list[dict], out: Path, command: str) -> Path:
         f"{text['texts']} reasoning texts, {text['sentences']} sentences ({text['distinct_sentences']} distinct), "
         f"{text['mean_words']:.0f} words on average. Most frequent sentence "
         f"({100 * text['top_sentence_share']:.2f} % of all): \"{text['top_sentence']}\"", "",
+        "| subset | instructions | distinct | most frequent (share) | words |", "|---|---|---|---|---|",
+        *(f"| {subset} | {i['instructions']} | {i['distinct']} | \"{i['top']}\" ({100 * i['top_share']:.2f} %) | "
+          f"{i['mean_words']:.1f} |" for subset, i in instructions.items()), "",
         "## Plots", "", *(f"![{name}]({name})" for name in plots), "",
     ]
     path = out / "CARD.md"
     path.write_text("\n".join(lines))
-    (out / "card.json").write_text(json.dumps({"kept": kept, "dropped": dropped, "kinds": kinds, "text": text},
+    (out / "card.json").write_text(json.dumps({"kept": kept, "dropped": dropped, "kinds": kinds, "text": text,
+                                               "instructions": instructions, "build_seconds": seconds},
                                               indent=2, default=dict) + "\n")
     return path
 
 
-def _plots(samples: list[dict], kinds: collections.Counter, out: Path) -> list[str]:
+def _bar_plot(counts: collections.Counter, title: str, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 0.22 * len(counts) + 1))
+    labels, values = zip(*counts.most_common())
+    axis.barh(labels, values)
+    axis.invert_yaxis()
+    axis.tick_params(labelsize=7)
+    axis.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def _plots(samples: list[dict], kinds: collections.Counter, dropped: collections.Counter, out: Path) -> list[str]:
     try:
         import matplotlib
 
@@ -99,15 +144,9 @@ def _plots(samples: list[dict], kinds: collections.Counter, out: Path) -> list[s
     figure.savefig(out / "sliders.png", dpi=80)
     plt.close(figure)
     names.append("sliders.png")
-    if kinds:
-        figure, axis = plt.subplots(figsize=(8, 0.22 * len(kinds) + 1))
-        labels, counts = zip(*kinds.most_common())
-        axis.barh(labels, counts)
-        axis.invert_yaxis()
-        axis.tick_params(labelsize=7)
-        axis.set_title("degradation kinds (auto)")
-        figure.tight_layout()
-        figure.savefig(out / "degradations.png", dpi=80)
-        plt.close(figure)
-        names.append("degradations.png")
+    for counts, title, name in ((kinds, "degradation kinds (auto)", "degradations.png"),
+                                (dropped, "samples dropped, by quality gate", "dropped.png")):
+        if counts:
+            _bar_plot(counts, title, out / name)
+            names.append(name)
     return names

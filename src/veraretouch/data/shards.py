@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import tarfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -130,6 +131,7 @@ class ShardBuilder:
         if target.exists() and stats_path.exists():
             return json.loads(stats_path.read_text())
         config = self.config
+        started = time.perf_counter()
         stats = {"shard": target.name, "split": spec["split"], "kept": {s: 0 for s in SUBSETS}, "dropped": {},
                  "samples": []}
         tmp = target.with_suffix(".tar.tmp")
@@ -151,6 +153,7 @@ class ShardBuilder:
                     input_image, target_image = render_pair(recipe, photo, config.image_side)
                     _add(archive, f"{key}.input.png", _png(input_image))
                     _add(archive, f"{key}.target.png", _png(target_image))
+        stats["seconds"] = round(time.perf_counter() - started, 2)
         stats_path.write_text(json.dumps(stats, sort_keys=True) + "\n")
         tmp.replace(target)
         return stats

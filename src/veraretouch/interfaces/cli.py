@@ -508,7 +508,7 @@ def run_data_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     stats = build_dataset(args.photos, args.out, args.presets, config, use_ray=args.ray is not None,
                           ray_address=None if args.ray in (None, "local") else args.ray)
-    card = write_card(stats, args.out, "veraretouch " + " ".join(sys.argv[1:]))
+    card = write_card(stats, args.out, "veraretouch " + " ".join(sys.argv[1:]), time.perf_counter() - started)
     kept = sum(sum(s["kept"].values()) for s in stats)
     dropped = sum(sum(s["dropped"].values()) for s in stats)
     print(f"{args.out}: {kept} samples kept, {dropped} dropped, {len(stats)} shards in "
