@@ -78,7 +78,8 @@ def params_from_features(features: torch.Tensor) -> torch.Tensor:
     """Inverse of `flat_features`: ``(B, F)`` features -> ``(B, P)`` parameters, projected onto valid plans.
 
     Sliders are clamped to their ranges; each grading tint ``(s cos a, s sin a)`` gives strength
-    ``100 |.|`` (at most 100) and wheel hue from ``a``; curves are clamped to [0, 1] and made
+    ``100 |.|`` (at most 100) and wheel hue from ``a`` (hue 0, the default, for no tint, so zero
+    features are exactly the identity plan); curves are clamped to [0, 1] and made
     non-decreasing (running maximum). For features of a valid plan the round trip is exact, so
     ``flat_features(params_from_features(f)) == f`` exactly where ``f`` is already valid: a planner
     that predicts features renders, explains and exports one and the same plan.
@@ -98,8 +99,11 @@ def params_from_features(features: torch.Tensor) -> torch.Tensor:
     put([f"ColorGrade{z}Lum" for z in GRADE_ZONES], lighting[:, 10:14])
     put(_SLIDERS_OF[GLOBAL_COLOR], global_color[:, :4])
     tint_x, tint_y = global_color[:, 4:8], global_color[:, 8:12]
-    strength = torch.sqrt(tint_x ** 2 + tint_y ** 2 + 1e-12)
-    hue = oklch_radians_to_wheel_hue(torch.atan2(tint_y, tint_x))
+    squared = tint_x ** 2 + tint_y ** 2
+    tinted = squared > 1e-12
+    strength = torch.sqrt(torch.where(tinted, squared, torch.ones_like(squared))) * tinted
+    hue = torch.where(tinted, oklch_radians_to_wheel_hue(torch.atan2(tint_y, torch.where(tinted, tint_x, torch.ones_like(tint_x)))),
+                      torch.zeros_like(tint_x))
     for index, zone in enumerate(GRADE_ZONES):
         columns[param_index(f"ColorGrade{zone}Sat")] = (100.0 * strength[:, index]).clamp(max=100.0)
         columns[param_index(f"ColorGrade{zone}Hue")] = hue[:, index]

@@ -28,10 +28,12 @@ class PlannerOutput:
 
 
 def check_mode(mode: str, instructions: list[str] | None, batch: int) -> None:
-    """Auto takes no instruction; style and param need one per image."""
+    """Auto takes no instruction (one given is an error, not silently ignored); style and param need one per image."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
     if mode == "auto":
+        if instructions is not None and any(text.strip() for text in instructions):
+            raise ValueError("auto mode takes no instruction; use style mode to ask for a look")
         return
     if instructions is None or len(instructions) != batch or not all(text.strip() for text in instructions):
         raise ValueError(f"{mode} mode needs one non-empty instruction per image")

@@ -21,7 +21,7 @@ from ..encoders.slider import FEATURE_SIZES, SliderEncoder, params_from_features
 from ..pretrained import PretrainedMixin
 from .base import MODES, PlannerOutput, check_mode
 from .features import FEATURE_SIZE, image_features
-from .text import TEXT_DIM, InstructionEmbedder
+from .text import TEXT_DIM, InstructionEmbedder, default_embedder
 
 PLAN_FEATURES = sum(FEATURE_SIZES.values())
 
@@ -79,13 +79,19 @@ class CompactPlanner(nn.Module, PretrainedMixin):
     @torch.no_grad()
     def plan(self, images: torch.Tensor, mode: str, instructions: list[str] | None = None, *,
              slider_encoder: SliderEncoder, embedder: InstructionEmbedder | None = None) -> PlannerOutput:
-        """Plan for ``(B, 3, h, w)`` photos (any size; features use a small copy): latents and the plan."""
+        """Plan for ``(B, 3, h, w)`` photos (any size; features use a small copy): latents and the plan.
+        Runs in eval mode (no dropout) whatever mode the module is in, and restores it."""
         check_mode(mode, instructions, images.shape[0])
-        batch = images.shape[0]
+        batch, device = images.shape[0], images.device
         if mode == "auto":
-            text = torch.zeros(batch, self.config.text_dim)
+            text = torch.zeros(batch, self.config.text_dim, device=device)
         else:
-            text = (embedder or InstructionEmbedder())(instructions)
-        modes = torch.full((batch,), MODES.index(mode), dtype=torch.long)
-        params = params_from_features(self(image_features(images), text, modes))
+            text = (embedder or default_embedder())(instructions).to(device)
+        modes = torch.full((batch,), MODES.index(mode), dtype=torch.long, device=device)
+        training = self.training
+        self.eval()
+        try:
+            params = params_from_features(self(image_features(images), text, modes))
+        finally:
+            self.train(training)
         return PlannerOutput(latents=slider_encoder(params), params=params)

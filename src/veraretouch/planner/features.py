@@ -10,7 +10,7 @@ differentiable in the pixels. ``image_features(x)`` is ``(B, FEATURE_SIZE)``:
 - lightness quantiles (1, 5, 25, 50, 75, 95, 99 %), per-channel sRGB mean, deviation, 1 % and 99 %;
 - a 9 x 9 soft histogram of OKLab (a, b) over +-0.25 (casts and saturation at once);
 - per hue band (the HSL operators' eight bands, raised-cosine membership weighted by chroma):
-  share, mean chroma, mean lightness;
+  share, mean chroma, mean lightness (shrunk towards the image's means, `BAND_PRIOR_SHARE`);
 - the cast (mean a, b of near-neutral pixels) in shadows, midtones and highlights;
 - chroma mean and 50 / 90 / 99 % quantiles; clipped shares (any channel at 255, all at 0);
 - mean OKLab on a 4 x 4 grid.
@@ -35,6 +35,9 @@ LIGHTNESS_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 CHROMA_QUANTILES = (0.5, 0.9, 0.99)
 NEUTRAL_CHROMA = 0.04
 """OKLab chroma under which a pixel counts as near-neutral for the cast statistics."""
+BAND_PRIOR_SHARE = 0.01
+"""Band means shrink towards the image's mean with the weight of this share of its pixels: a band
+with a handful of pixels would otherwise report one stray pixel's colour (and jump when resampled)."""
 ZONES = ((0.0, 0.35), (0.35, 0.7), (0.7, 1.01))
 FEATURE_SIZE = (3 * RGB_BINS + LIGHTNESS_BINS + len(LIGHTNESS_QUANTILES) + 12 + AB_BINS ** 2 + 3 * len(HSL_BANDS)
                 + 2 * len(ZONES) + 1 + len(CHROMA_QUANTILES) + 2 + 3 * GRID * GRID)
@@ -74,18 +77,20 @@ def image_features(image: torch.Tensor) -> torch.Tensor:
     rgb = srgb.reshape(batch, 3, -1)
     parts = [soft_channel_histograms(srgb, RGB_BINS).float(),
              soft_channel_histograms(lightness.clamp(0, 1).reshape(batch, 1, 1, -1), LIGHTNESS_BINS).float(),
-             torch.quantile(lightness, torch.tensor(LIGHTNESS_QUANTILES), dim=1).T,
-             rgb.mean(dim=2), rgb.std(dim=2), torch.quantile(rgb, torch.tensor([0.01, 0.99]), dim=2).permute(1, 2, 0).reshape(batch, 6),
+             torch.quantile(lightness, lightness.new_tensor(LIGHTNESS_QUANTILES), dim=1).T,
+             rgb.mean(dim=2), rgb.std(dim=2), torch.quantile(rgb, rgb.new_tensor([0.01, 0.99]), dim=2).permute(1, 2, 0).reshape(batch, 6),
              _ab_histogram(a, b)]
     membership = band_weights(torch.rad2deg(hue)) * (chroma / (chroma + NEUTRAL_CHROMA))[..., None]
-    total = membership.sum(dim=1) + 1e-6
-    parts += [membership.mean(dim=1), torch.einsum("bn,bnk->bk", chroma, membership) / total,
-              torch.einsum("bn,bnk->bk", lightness, membership) / total]
+    prior = BAND_PRIOR_SHARE * lightness.shape[1]
+    total = membership.sum(dim=1) + prior
+    parts += [membership.mean(dim=1),
+              (torch.einsum("bn,bnk->bk", chroma, membership) + prior * chroma.mean(1, keepdim=True)) / total,
+              (torch.einsum("bn,bnk->bk", lightness, membership) + prior * lightness.mean(1, keepdim=True)) / total]
     neutral = (1 - chroma / NEUTRAL_CHROMA).clamp(min=0) ** 2
     for low, high in ZONES:
         weight = neutral * ((lightness >= low) & (lightness < high)).float()
         parts += [_weighted_mean(a, weight)[:, None], _weighted_mean(b, weight)[:, None]]
-    parts += [chroma.mean(dim=1, keepdim=True), torch.quantile(chroma, torch.tensor(CHROMA_QUANTILES), dim=1).T,
+    parts += [chroma.mean(dim=1, keepdim=True), torch.quantile(chroma, chroma.new_tensor(CHROMA_QUANTILES), dim=1).T,
               (rgb >= 254.5 / 255).any(dim=1).float().mean(dim=1, keepdim=True),
               (rgb <= 0.5 / 255).all(dim=1).float().mean(dim=1, keepdim=True),
               F.adaptive_avg_pool2d(oklab, GRID).reshape(batch, -1)]

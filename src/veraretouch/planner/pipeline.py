@@ -58,9 +58,9 @@ class PlanningPipeline:
         self.embedder = None
         if planner == "compact":
             self.planner = load_models(models, "compact_planner")[0]
-            from .text import InstructionEmbedder
+            from .text import default_embedder
 
-            self.embedder = InstructionEmbedder()
+            self.embedder = default_embedder()
         else:
             if checkpoint is None:
                 raise VeraRetouchError("the vlm planner needs --checkpoint DIR (a local VLM planner folder)")

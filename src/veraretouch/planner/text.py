@@ -7,6 +7,7 @@ shares one prompt.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 import torch
 
@@ -44,3 +45,9 @@ class InstructionEmbedder:
         if not texts:
             return torch.zeros(0, TEXT_DIM)
         return torch.stack([self._cache[text] for text in texts])
+
+
+@lru_cache(maxsize=1)
+def default_embedder() -> InstructionEmbedder:
+    """One shared CPU embedder per process (loading MiniLM takes seconds)."""
+    return InstructionEmbedder()
