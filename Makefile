@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch (a local wheel here); no torchvision anywhere.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test,plots,backbone,ray,export]"
+	$(PY) -m pip install --quiet -e ".[test,plots,backbone,ray,export,vlm]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -66,7 +66,7 @@ class PlanningPipeline:
                 raise VeraRetouchError("the vlm planner needs --checkpoint DIR (a local VLM planner folder)")
             from .vlm import VLMPlanner
 
-            self.planner = VLMPlanner.from_checkpoint(checkpoint, renderer=self.renderer)
+            self.planner = VLMPlanner.from_pretrained(checkpoint, renderer=self.renderer)  # refuses a base VLM with no trained head
 
     def plan(self, preview: torch.Tensor, mode: str, instruction: str | None = None,
              aspects: list[str] | None = None, seed: int = 0) -> PlannedEdit:
