@@ -72,7 +72,9 @@ def write_card(stats: list[dict], out: Path, command: str, seconds: float | None
     attempted = sum(sum(s["kept"].values()) + sum(s["dropped"].values()) for s in timed)
     cost = (f"Labelling cost: {sum(s['seconds'] for s in timed) / attempted:.3f} s per attempted sample on one core "
             f"(timed in {len(timed)} of {len(stats)} shards)." if attempted else "")
-    wall = f"This build command ran {seconds:.0f} s." if seconds is not None else ""
+    built_now = sum(not shard.get("skipped") for shard in stats)
+    wall = (f"The last run of the build command took {seconds:.0f} s and built {built_now} of {len(stats)} shards "
+            "(a rerun skips finished shards)." if seconds is not None else "")
     lines = [
         "# Dataset card", "", f"Built with: `{command}`", "",
         "## Counts", "", "| split | " + " | ".join(SUBSETS) + " |", "|---|" + "---|" * len(SUBSETS),
@@ -135,11 +137,12 @@ def _plots(samples: list[dict], kinds: collections.Counter, dropped: collections
             if values:
                 axis.hist(values, bins=30, range=span, histtype="step", label=subset)
         axis.set_title(spec.name.replace("Adjustment", " ").replace("2012", ""), fontsize=7)
+        axis.set_yscale("log")
         axis.tick_params(labelsize=6)
     for axis in list(axes.flat)[len(SLIDERS):]:
         axis.axis("off")
     axes.flat[0].legend(fontsize=6)
-    figure.suptitle("target-plan sliders per subset")
+    figure.suptitle("target-plan sliders per subset (sample counts, log scale)")
     figure.tight_layout()
     figure.savefig(out / "sliders.png", dpi=80)
     plt.close(figure)

@@ -129,7 +129,7 @@ class ShardBuilder:
         target = out / shard_name(spec)
         stats_path = target.with_suffix(".stats.json")
         if target.exists() and stats_path.exists():
-            return json.loads(stats_path.read_text())
+            return {**json.loads(stats_path.read_text()), "skipped": True}
         config = self.config
         started = time.perf_counter()
         stats = {"shard": target.name, "split": spec["split"], "kept": {s: 0 for s in SUBSETS}, "dropped": {},

@@ -30,7 +30,7 @@ from ..evaluation import psnr
 from ..planner.base import MODES
 from ..planner.compact import CompactPlanner, CompactPlannerConfig
 from ..planner.features import FEATURE_SIDE, image_features
-from ..planner.text import InstructionEmbedder
+from ..planner.text import TEXT_DIM, InstructionEmbedder
 from ..renderer import RetouchRenderer
 from .loop import ResumableTrainer, ScheduleConfig
 
@@ -84,9 +84,22 @@ def load_planner_cache(cache_dir: Path, split: str, embedder: InstructionEmbedde
     merged = {key: torch.cat([part[key] for part in parts]) for key in CACHE_FIELDS}
     merged["texts"] = [text for part in parts for text in part["texts"]]
     merged["records"] = [record for part in parts for record in part["records"]]
-    text = embedder(merged["texts"])
+    text = cached_embeddings(cache_dir, merged["texts"], embedder)
     merged["text"] = torch.where((merged["mode"] == MODES.index("auto"))[:, None], torch.zeros_like(text), text)
     return merged
+
+
+def cached_embeddings(cache_dir: Path, texts: list[str], embedder: InstructionEmbedder) -> torch.Tensor:
+    """``embedder(texts)``, with every embedding kept in ``cache_dir/instructions.pt`` for the next run
+    (embedding ten thousand instructions takes minutes on a CPU)."""
+    path = cache_dir / "instructions.pt"
+    known = torch.load(path) if path.exists() else {}
+    missing = [text for text in dict.fromkeys(texts) if text not in known]
+    if missing:
+        known.update(zip(missing, embedder(missing)))
+        torch.save(known, path.with_suffix(".pt.tmp"))
+        path.with_suffix(".pt.tmp").replace(path)
+    return torch.stack([known[text] for text in texts]) if texts else torch.zeros(0, TEXT_DIM)
 
 
 @dataclass
