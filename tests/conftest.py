@@ -35,3 +35,15 @@ def shared_presets() -> list[Path]:
     if not PRESETS.is_dir():
         pytest.skip("../shared/presets not present")
     return sorted(PRESETS.rglob("*.xmp"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tests use small tensors: PyTorch's thread pool gains nothing on them and, when another process
+    holds the cores (CI, xdist workers), made steps 30x slower. One thread for the whole suite."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

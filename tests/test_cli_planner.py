@@ -17,14 +17,6 @@ from veraretouch.planner import CompactPlanner, CompactPlannerConfig
 TITLES = ("Lighting:", "Global colour:", "Specific colour:")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def run(*args) -> int:
     return main([str(a) for a in args])
 

@@ -46,14 +46,6 @@ CORPUS_SIZE = 2000
 PLANTED_TEXTS = 600
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def synthetic_photos(count: int, generator: torch.Generator, size: int = 24) -> torch.Tensor:
     """Smooth colour fields with random saturation, contrast, gamma and colour cast."""
     low = torch.rand(count, 3, 4, 4, generator=generator)

@@ -128,15 +128,6 @@ def _llava():
 BUILDERS = {"qwen2_vl": lambda: _qwen("2"), "qwen2_5_vl": lambda: _qwen("2.5"), "idefics3": _idefics3, "llava": _llava}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and lose much when another process holds the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory) -> dict:
     """Family name -> folder of a tiny random base VLM (model, tokenizer, processor; no planner files)."""
