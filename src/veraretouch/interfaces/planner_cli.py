@@ -90,6 +90,12 @@ def _run_planned(args: argparse.Namespace, mode: str, prompt: str | None) -> int
     if args.checkpoint is not None and args.planner != "vlm":
         raise VeraRetouchError("--checkpoint is for --planner vlm")
     pipeline = PlanningPipeline(args.planner, models=args.models, checkpoint=args.checkpoint)
+    if args.planner == "compact" and args.models is None:
+        import sys
+
+        print(f"note: the shipped compact planner is experimental: on held-out photos its {mode} edits do not yet beat "
+              "leaving the photo as it is (docs/benchmarks.md); check the result, or train one on your photos "
+              "(veraretouch train planner)", file=sys.stderr)
     name = f"veraretouch {mode}" + (f": {prompt}" if prompt else "")
 
     def edit_for(photo) -> PlannedEditAdapter:

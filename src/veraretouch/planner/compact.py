@@ -20,10 +20,14 @@ from torch import nn
 from ..encoders.slider import FEATURE_SIZES, SliderEncoder, params_from_features
 from ..pretrained import PretrainedMixin
 from .base import MODES, PlannerOutput, check_mode
-from .features import FEATURE_SIZE, image_features
+from .features import FEATURE_GROUPS, FEATURE_SIZE, feature_slices, image_features
 from .text import TEXT_DIM, InstructionEmbedder, default_embedder
 
 PLAN_FEATURES = sum(FEATURE_SIZES.values())
+STANDARD_LIMIT = 5.0
+"""Standardised image features are clipped to +-this: some statistics (clipped shares, rare hue
+bands) are nearly constant in training, and an unusual photo put them at 100 deviations, far
+outside anything the network saw (measured on data v1's validation photos)."""
 
 
 @dataclass
@@ -33,6 +37,14 @@ class CompactPlannerConfig:
     image_features: int = FEATURE_SIZE
     text_dim: int = TEXT_DIM
     dropout: float = 0.1
+    feature_groups: tuple[str, ...] = tuple(FEATURE_GROUPS)
+    """Which parts of `image_features` the planner reads (the others are masked to zero)."""
+
+    def __post_init__(self) -> None:
+        self.feature_groups = tuple(self.feature_groups)  # JSON gives a list back
+        unknown = [name for name in self.feature_groups if name not in FEATURE_GROUPS]
+        if unknown:
+            raise ValueError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(FEATURE_GROUPS)}")
 
 
 class _Block(nn.Module):
@@ -55,6 +67,10 @@ class CompactPlanner(nn.Module, PretrainedMixin):
         self.config = config = config or CompactPlannerConfig()
         self.register_buffer("feature_mean", torch.zeros(config.image_features))
         self.register_buffer("feature_std", torch.ones(config.image_features))
+        mask = torch.zeros(config.image_features)
+        for name in config.feature_groups:
+            mask[feature_slices()[name]] = 1.0
+        self.register_buffer("feature_mask", mask)
         self.image_in = nn.Linear(config.image_features, config.hidden)
         self.text_in = nn.Linear(config.text_dim, config.hidden, bias=False)
         self.mode_embedding = nn.Embedding(len(MODES), config.hidden)
@@ -65,14 +81,16 @@ class CompactPlanner(nn.Module, PretrainedMixin):
         nn.init.zeros_(self.head.bias)
 
     def set_feature_statistics(self, features: torch.Tensor) -> None:
-        """Standardise image features with the mean and deviation of a training set ``(N, F)``."""
+        """Standardise image features with the mean and deviation of a training set ``(N, F)`` (then clip, `STANDARD_LIMIT`)."""
         self.feature_mean.copy_(features.mean(dim=0))
         self.feature_std.copy_(features.std(dim=0).clamp(min=1e-4))
 
     def forward(self, features: torch.Tensor, text_embeddings: torch.Tensor, mode_ids: torch.Tensor) -> torch.Tensor:
         """``(B, F)`` image features, ``(B, 384)`` instruction embeddings (zeros for auto), ``(B,)`` mode
         indices into `MODES` -> ``(B, PLAN_FEATURES)`` plan features (unprojected)."""
-        hidden = (self.image_in((features - self.feature_mean) / self.feature_std) + self.text_in(text_embeddings)
+        standardised = ((features - self.feature_mean) / self.feature_std).clamp(-STANDARD_LIMIT, STANDARD_LIMIT)
+        standardised = standardised * self.feature_mask
+        hidden = (self.image_in(standardised) + self.text_in(text_embeddings)
                   + self.mode_embedding(mode_ids))
         return self.head(self.norm(self.blocks(hidden)))
 

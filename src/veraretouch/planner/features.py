@@ -39,8 +39,23 @@ BAND_PRIOR_SHARE = 0.01
 """Band means shrink towards the image's mean with the weight of this share of its pixels: a band
 with a handful of pixels would otherwise report one stray pixel's colour (and jump when resampled)."""
 ZONES = ((0.0, 0.35), (0.35, 0.7), (0.7, 1.01))
-FEATURE_SIZE = (3 * RGB_BINS + LIGHTNESS_BINS + len(LIGHTNESS_QUANTILES) + 12 + AB_BINS ** 2 + 3 * len(HSL_BANDS)
-                + 2 * len(ZONES) + 1 + len(CHROMA_QUANTILES) + 2 + 3 * GRID * GRID)
+FEATURE_GROUPS = {
+    "rgb_histograms": 3 * RGB_BINS, "lightness_histogram": LIGHTNESS_BINS,
+    "lightness_quantiles": len(LIGHTNESS_QUANTILES), "rgb_moments": 12, "ab_histogram": AB_BINS ** 2,
+    "hue_bands": 3 * len(HSL_BANDS), "zone_casts": 2 * len(ZONES), "chroma": 1 + len(CHROMA_QUANTILES),
+    "clipping": 2, "grid": 3 * GRID * GRID,
+}
+"""The feature vector's parts, in order, and their sizes (`feature_slices` gives their columns)."""
+FEATURE_SIZE = sum(FEATURE_GROUPS.values())
+
+
+def feature_slices() -> dict[str, slice]:
+    """Columns of each `FEATURE_GROUPS` part in ``image_features``' output."""
+    slices, start = {}, 0
+    for name, size in FEATURE_GROUPS.items():
+        slices[name] = slice(start, start + size)
+        start += size
+    return slices
 
 
 def planner_copy(image: torch.Tensor, side: int = FEATURE_SIDE) -> torch.Tensor:
