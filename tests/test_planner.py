@@ -557,3 +557,25 @@ def test_planner_training_writes_its_outputs_and_resumes(cached, tmp_path):
     with torch.no_grad():
         expected = second.planner(data["features"], data["text"], data["mode"])
         assert torch.allclose(loaded(data["features"], data["text"], data["mode"]), expected, atol=1e-6)
+
+
+def test_imperceptible_moves_are_pruned_and_visible_ones_kept():
+    from veraretouch.parameters import CURVES_SLICE, default_params, param_index
+    from veraretouch.planner.pipeline import prune_imperceptible
+
+    params = default_params(1)
+    params[0, param_index("Exposure2012")] = 0.003          # below 0.005 EV: dropped
+    params[0, param_index("Contrast2012")] = 0.3            # below half a unit: dropped
+    params[0, param_index("Shadows2012")] = 12.0            # kept
+    params[0, param_index("ColorGradeShadowHue")] = 200.0   # no strength: hue dropped with it
+    params[0, param_index("ColorGradeShadowSat")] = 0.2
+    params[0, param_index("ColorGradeHighlightHue")] = 40.0  # a real tint: kept
+    params[0, param_index("ColorGradeHighlightSat")] = 15.0
+    params[0, CURVES_SLICE.start + 10] += 0.001             # a curve wiggle under half a level: dropped
+    pruned = prune_imperceptible(params)
+    plan = Plan.from_tensor(pruned[0])
+    assert plan.values == {"Shadows2012": 12.0, "ColorGradeHighlightHue": 40.0, "ColorGradeHighlightSat": 15.0}
+    assert not plan.curves
+    visible_curve = params.clone()
+    visible_curve[0, CURVES_SLICE.start + 10] += 0.05
+    assert not torch.equal(prune_imperceptible(visible_curve)[0, CURVES_SLICE], default_params()[CURVES_SLICE])

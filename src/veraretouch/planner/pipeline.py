@@ -12,14 +12,37 @@ from pathlib import Path
 
 import torch
 
-from ..parameters import GROUPS, restrict_to_groups
+from ..encoders.slider import GRADE_ZONES
+from ..parameters import (
+    CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GROUPS, SCALARS, default_params, param_index, restrict_to_groups,
+)
 from ..plan import Plan
 from ..renderer.edit import LatentEdit
 from .base import PLANNER_SIDE, check_mode
 from .explain import Explanation, explain
 
 PLANNERS = ("compact", "vlm")
+IMPERCEPTIBLE_SLIDER = 0.5
+"""Predicted slider moves below half a slider unit (0.005 EV for exposure, 0.5 for grading strength and
+lightness) and curve offsets below half an 8-bit level change no pixel visibly: `prune_imperceptible`
+drops them, so the plan, its explanation and the exported preset hold only what changes the photo."""
 VLM_PLAN_FIT_STEPS = 200
+
+
+def prune_imperceptible(params: torch.Tensor) -> torch.Tensor:
+    """``(B, P)`` plans with imperceptible moves reset to the default (see `IMPERCEPTIBLE_SLIDER`)."""
+    defaults = default_params(dtype=params.dtype).to(params.device)
+    scalar_count = CURVES_SLICE.start
+    scale = params.new_tensor([0.01 if spec.unit == "EV" else 1.0 for spec in SCALARS])
+    scalars = params[:, :scalar_count]
+    small = (scalars - defaults[:scalar_count]).abs() < IMPERCEPTIBLE_SLIDER * scale
+    for zone in GRADE_ZONES:  # a tint with no strength: its hue means nothing
+        small[:, param_index(f"ColorGrade{zone}Hue")] |= small[:, param_index(f"ColorGrade{zone}Sat")]
+    curves = params[:, CURVES_SLICE].reshape(params.shape[0], len(CURVE_CHANNELS), CURVE_SAMPLES)
+    identity = defaults[CURVES_SLICE].reshape(1, len(CURVE_CHANNELS), CURVE_SAMPLES)
+    flat = ((curves - identity).abs().amax(dim=2, keepdim=True) < 0.5 / 255).expand_as(curves)
+    return torch.cat([torch.where(small, defaults[:scalar_count], scalars),
+                      torch.where(flat, identity, curves).reshape(params.shape[0], -1)], dim=1)
 
 
 @dataclass
@@ -78,7 +101,7 @@ class PlanningPipeline:
         if self.kind == "compact":
             output = self.planner.plan(preview, mode, instructions, slider_encoder=self.slider_encoder,
                                        embedder=self.embedder)
-            params = output.params if mask is None else restrict_to_groups(output.params, mask)
+            params = prune_imperceptible(output.params if mask is None else restrict_to_groups(output.params, mask))
             plan = Plan.from_tensor(params[0])
             edit = LatentEdit(self.slider_encoder(plan.to_tensor()[None]).detach(), self.renderer, mask, source)
             return PlannedEdit(edit, plan, explain(preview, plan, seed))
