@@ -572,9 +572,11 @@ def test_imperceptible_moves_are_pruned_and_visible_ones_kept():
     params[0, param_index("ColorGradeHighlightHue")] = 40.0  # a real tint: kept
     params[0, param_index("ColorGradeHighlightSat")] = 15.0
     params[0, CURVES_SLICE.start + 10] += 0.001             # a curve wiggle under half a level: dropped
+    params[0, param_index("Monochrome")] = 0.3              # a fraction: 0.3 is a strong move, kept
     pruned = prune_imperceptible(params)
     plan = Plan.from_tensor(pruned[0])
-    assert plan.values == {"Shadows2012": 12.0, "ColorGradeHighlightHue": 40.0, "ColorGradeHighlightSat": 15.0}
+    assert plan.values == {"Shadows2012": 12.0, "ColorGradeHighlightHue": 40.0, "ColorGradeHighlightSat": 15.0,
+                           "Monochrome": 0.3}
     assert not plan.curves
     visible_curve = params.clone()
     visible_curve[0, CURVES_SLICE.start + 10] += 0.05

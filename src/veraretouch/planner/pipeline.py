@@ -23,8 +23,8 @@ from .explain import Explanation, explain
 
 PLANNERS = ("compact", "vlm")
 IMPERCEPTIBLE_SLIDER = 0.5
-"""Predicted slider moves below half a slider unit (0.005 EV for exposure, 0.5 for grading strength and
-lightness) and curve offsets below half an 8-bit level change no pixel visibly: `prune_imperceptible`
+"""Predicted slider moves below half a slider unit (0.005 EV for exposure, 0.005 for Monochrome, a
+fraction; 0.5 for grading strength and lightness) and curve offsets below half an 8-bit level change no pixel visibly: `prune_imperceptible`
 drops them, so the plan, its explanation and the exported preset hold only what changes the photo."""
 VLM_PLAN_FIT_STEPS = 200
 
@@ -33,7 +33,7 @@ def prune_imperceptible(params: torch.Tensor) -> torch.Tensor:
     """``(B, P)`` plans with imperceptible moves reset to the default (see `IMPERCEPTIBLE_SLIDER`)."""
     defaults = default_params(dtype=params.dtype).to(params.device)
     scalar_count = CURVES_SLICE.start
-    scale = params.new_tensor([0.01 if spec.unit == "EV" else 1.0 for spec in SCALARS])
+    scale = params.new_tensor([0.01 if spec.unit in ("EV", "fraction") else 1.0 for spec in SCALARS])
     scalars = params[:, :scalar_count]
     small = (scalars - defaults[:scalar_count]).abs() < IMPERCEPTIBLE_SLIDER * scale
     for zone in GRADE_ZONES:  # a tint with no strength: its hue means nothing
