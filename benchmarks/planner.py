@@ -43,7 +43,6 @@ from veraretouch.data.samples import Recipe, render_pair, split_of
 from veraretouch.data.shards import load_photo, read_shard
 from veraretouch.evaluation.baselines import BASELINES
 from veraretouch.evaluation.metrics import evaluate_pair
-from veraretouch.lut import apply_lut
 from veraretouch.planner.base import PLANNER_SIDE
 from veraretouch.planner.features import planner_copy
 from veraretouch.planner.pipeline import PlanningPipeline
@@ -83,11 +82,6 @@ def statistic(image: torch.Tensor, name: str) -> float:
     return float(measure(image)[0][name])
 
 
-def apply_edit(planned, image: torch.Tensor) -> torch.Tensor:
-    pixels = image[0].permute(1, 2, 0).contiguous().float().numpy()
-    return torch.from_numpy(apply_lut(pixels, planned.edit.lut(65))).permute(2, 0, 1)[None]
-
-
 def score(methods: dict[str, torch.Tensor], target: torch.Tensor) -> dict[str, dict[str, float]]:
     return {name: evaluate_pair(image.clamp(0, 1), target) for name, image in methods.items()}
 
@@ -114,7 +108,7 @@ def dataset_section(pipeline, data: Path, subset: str, limit: int, side: int, wi
         source, target = render_pair(recipe, cache[recipe.photo], side)
         planned = pipeline.plan(planner_copy(source, PLANNER_SIDE), subset, record.get("instruction") if subset == "style" else None)
         checked.append(not planned.explanation.contradictions)
-        methods = {"ours": apply_edit(planned, source), "none": source}
+        methods = {"ours": planned.apply_tensor(source), "none": source}
         if with_baselines:
             methods.update({name: fn(source) for name, fn in BASELINES.items() if name != "identity"})
         rows.append(score(methods, target))
@@ -146,15 +140,15 @@ def imagemagick_section(pipeline, side: int, per_photo: int):
             target = load_photo(photo, side)
             original = Path(folder) / "target.png"
             Image.fromarray((target[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(original)
+            reference = torch.from_numpy(np.asarray(Image.open(original).convert("RGB")).copy()).permute(2, 0, 1)[None] / 255.0
             for index in range(per_photo):
                 options = IM_DEGRADATIONS[index % len(IM_DEGRADATIONS)](rng)
                 degraded = Path(folder) / "degraded.png"
                 subprocess.run([tool, str(original), *options, str(degraded)], check=True)
                 source = torch.from_numpy(np.asarray(Image.open(degraded).convert("RGB")).copy()).permute(2, 0, 1)[None] / 255.0
-                reference = torch.from_numpy(np.asarray(Image.open(original).convert("RGB")).copy()).permute(2, 0, 1)[None] / 255.0
                 planned = pipeline.plan(planner_copy(source, PLANNER_SIDE), "auto")
                 checked.append(not planned.explanation.contradictions)
-                methods = {"ours": apply_edit(planned, source), "none": source,
+                methods = {"ours": planned.apply_tensor(source), "none": source,
                            **{name: fn(source) for name, fn in BASELINES.items() if name != "identity"}}
                 rows.append(score(methods, reference))
     return summarise(rows), checked, len(rows), len(photos)
@@ -168,7 +162,7 @@ def suite_section(pipeline, side: int):
         changes = []
         for photo in photos:
             planned = pipeline.plan(planner_copy(photo, PLANNER_SIDE), "style", prompt)
-            changes.append(statistic(apply_edit(planned, photo), name) - statistic(photo, name))
+            changes.append(statistic(planned.apply_tensor(photo), name) - statistic(photo, name))
         mean = float(np.mean(changes))
         right = float(np.mean([np.sign(c) == direction for c in changes]))
         results.append({"prompt": prompt, "statistic": name, "direction": direction, "mean_change": round(mean, 3),

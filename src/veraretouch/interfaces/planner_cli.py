@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 AUTO_EPILOG = """\
@@ -91,8 +92,6 @@ def _run_planned(args: argparse.Namespace, mode: str, prompt: str | None) -> int
         raise VeraRetouchError("--checkpoint is for --planner vlm")
     pipeline = PlanningPipeline(args.planner, models=args.models, checkpoint=args.checkpoint)
     if args.planner == "compact" and args.models is None:
-        import sys
-
         print(f"note: the shipped compact planner is experimental: on held-out photos its {mode} edits do not yet beat "
               "leaving the photo as it is (docs/benchmarks.md); check the result, or train one on your photos "
               "(veraretouch train planner)", file=sys.stderr)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..data.samples import plan_record
 from ..encoders.slider import GRADE_ZONES
 from ..parameters import (
     CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GROUPS, SCALARS, default_params, param_index, restrict_to_groups,
@@ -24,8 +25,9 @@ from .explain import Explanation, explain
 PLANNERS = ("compact", "vlm")
 IMPERCEPTIBLE_SLIDER = 0.5
 """Predicted slider moves below half a slider unit (0.005 EV for exposure, 0.005 for Monochrome, a
-fraction; 0.5 for grading strength and lightness) and curve offsets below half an 8-bit level change no pixel visibly: `prune_imperceptible`
-drops them, so the plan, its explanation and the exported preset hold only what changes the photo."""
+fraction; 0.5 for grading strength and lightness) and curve offsets below half an 8-bit level
+change no pixel visibly: `prune_imperceptible` drops them, so the plan, its explanation and the
+exported preset hold only what changes the photo."""
 VLM_PLAN_FIT_STEPS = 200
 
 
@@ -53,8 +55,15 @@ class PlannedEdit:
     generated_text: str | None = None
     plan_fit_psnr_db: float | None = None
 
+    def apply_tensor(self, image: torch.Tensor, lut_size: int = 65) -> torch.Tensor:
+        """The edit on a ``(1, 3, H, W)`` image through its baked LUT, as users get it at full size."""
+        from ..lut import apply_lut  # numba: imported only where a LUT is applied
+
+        pixels = image[0].permute(1, 2, 0).contiguous().float().numpy()
+        return torch.from_numpy(apply_lut(pixels, self.edit.lut(lut_size))).permute(2, 0, 1)[None]
+
     def to_record(self) -> dict:
-        record = {"plan": {"values": dict(self.plan.values), "curves": {k: [list(p) for p in v] for k, v in self.plan.curves.items()}},
+        record = {"plan": plan_record(self.plan),
                   "explanation": self.explanation.to_record(), "latent_edit": self.edit.to_record()}
         if self.generated_text is not None:
             record["generated_text"] = self.generated_text
@@ -116,15 +125,11 @@ def retouch_function(mode: str, prompt: str | None = None, planner: str = "compa
                      checkpoint: str | Path | None = None, models: str | Path | None = None):
     """A callable ``(1, 3, H, W) -> (1, 3, H, W)`` that plans on a `PLANNER_SIDE` copy and renders
     the whole image through the edit's LUT (for evaluation and scripts)."""
-    from ..lut import apply_lut
     from .features import planner_copy
 
     pipeline = PlanningPipeline(planner, models=models, checkpoint=checkpoint)
 
     def retouch(image: torch.Tensor) -> torch.Tensor:
-        planned = pipeline.plan(planner_copy(image, PLANNER_SIDE), mode, prompt)
-        lut = planned.edit.lut(65)
-        pixels = image[0].permute(1, 2, 0).contiguous().float().numpy()
-        return torch.from_numpy(apply_lut(pixels, lut)).permute(2, 0, 1)[None]
+        return pipeline.plan(planner_copy(image, PLANNER_SIDE), mode, prompt).apply_tensor(image)
 
     return retouch

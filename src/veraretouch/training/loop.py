@@ -38,6 +38,12 @@ def learning_rate_at(config: ScheduleConfig, step: int) -> float:
     return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (1 + math.cos(math.pi * progress))
 
 
+def colors_as_images(colors: torch.Tensor) -> torch.Tensor:
+    """``(B, N, 3)`` colour sets as ``(B, 3, N, 1)`` images, for the image metrics (the renderer is
+    pointwise, so trainers score it on colour sets)."""
+    return colors.transpose(1, 2)[..., None]
+
+
 def mean_psnr(predicted: torch.Tensor, target: torch.Tensor) -> float:
     """Mean over the batch of each item's PSNR (dB, `evaluation.psnr`), capped at 100 dB so an
     exact item cannot make the mean infinite."""

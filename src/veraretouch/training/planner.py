@@ -12,8 +12,9 @@ with ``f`` the planner's plan features, ``z = E(params(f))`` the latents of the 
 (E the frozen SliderEncoder), ``R`` the frozen renderer and ``(x, y)`` the cached input / target
 colours: the image term is the paper's point, pixels supervise the plan through the renderer. On
 data v1 (32 training photos) it made held-out results worse, since it rewards reproducing each
-training photo's exact colours, so its default weight is 0 (docs/model-card-planner.md). Held-out metrics are the renderer's PSNR
-on the validation split's colour pairs, per subset, and doing nothing for comparison.
+training photo's exact colours, so its default weight is 0 (docs/model-card-planner.md).
+Held-out metrics are the renderer's PSNR on the validation split's colour pairs, per subset, and
+doing nothing for comparison.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from ..planner.compact import CompactPlanner, CompactPlannerConfig
 from ..planner.features import FEATURE_SIDE, image_features
 from ..planner.text import TEXT_DIM, InstructionEmbedder
 from ..renderer import RetouchRenderer
-from .loop import ResumableTrainer, ScheduleConfig
+from .loop import ResumableTrainer, ScheduleConfig, colors_as_images
 
 PIXELS = 1024
 """Colour pairs cached per sample for the image loss (the renderer is pointwise: pairs suffice)."""
@@ -193,7 +194,7 @@ class PlannerTrainer(ResumableTrainer):
 
 def psnr_of_colors(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-sample PSNR (dB, capped at 100) of ``(B, N, 3)`` colour sets, via `evaluation.psnr`."""
-    return psnr(predicted.transpose(1, 2)[..., None], target.transpose(1, 2)[..., None]).clamp(max=100.0)
+    return psnr(colors_as_images(predicted), colors_as_images(target)).clamp(max=100.0)
 
 
 def train_planner(out: Path, cache_dir: Path, renderer: RetouchRenderer, slider_encoder: SliderEncoder,

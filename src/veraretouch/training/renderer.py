@@ -23,7 +23,7 @@ from ..encoders import SliderEncoder, SliderEncoderConfig
 from ..operators import render
 from ..parameters import GROUPS, restrict_to_groups
 from ..renderer import RendererConfig, RetouchRenderer
-from .loop import ResumableTrainer, ScheduleConfig, mean_psnr
+from .loop import ResumableTrainer, ScheduleConfig, colors_as_images, mean_psnr
 
 
 @dataclass
@@ -109,8 +109,7 @@ class RendererTrainer(ResumableTrainer):
                 target = render(colors.T.reshape(1, 3, -1, 1).expand(batch, -1, -1, -1), params,
                                 compute_dtype=torch.float32).reshape(batch, 3, -1).transpose(1, 2)
                 predicted = self.renderer.render_colors(colors[None].expand(batch, -1, -1), self.encoder(params))
-                results[f"psnr_{name}"] = mean_psnr(predicted.transpose(1, 2)[..., None],
-                                                    target.transpose(1, 2)[..., None])
+                results[f"psnr_{name}"] = mean_psnr(colors_as_images(predicted), colors_as_images(target))
         return results
 
     def export_models(self) -> None:

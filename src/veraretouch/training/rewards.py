@@ -18,6 +18,7 @@ import torch
 from ..data.text.tags import parse_tagged
 from ..evaluation.metrics import histogram_similarity, l1_similarity
 from ..planner.vlm_tokens import RETOUCH_TOKENS, reasoning_of
+from .loop import colors_as_images
 
 
 def format_checks(text: str) -> dict[str, bool]:
@@ -52,9 +53,7 @@ def format_rewards(texts: list[str], partial: bool = False) -> torch.Tensor:
 
 def _as_image(batch: torch.Tensor) -> torch.Tensor:
     """``(B, 3, H, W)`` images unchanged; ``(B, N, 3)`` colour sets as ``(B, 3, N, 1)`` images."""
-    if batch.dim() == 3:
-        return batch.transpose(1, 2)[..., None]
-    return batch
+    return colors_as_images(batch) if batch.dim() == 3 else batch
 
 
 def similarity_reward(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
