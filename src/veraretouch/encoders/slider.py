@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..operators.color import oklch_radians_to_wheel_hue, wheel_hue_to_oklch_radians
+from ..operators.colorspace import chroma_and_hue
 from ..parameters import (
     CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GLOBAL_COLOR, GROUPS, HSL_BANDS, LIGHTING, SLIDERS, SPECIFIC_COLOR,
     SPECS, control, curve_samples, default_params, param_index,
@@ -99,11 +100,8 @@ def params_from_features(features: torch.Tensor) -> torch.Tensor:
     put([f"ColorGrade{z}Lum" for z in GRADE_ZONES], lighting[:, 10:14])
     put(_SLIDERS_OF[GLOBAL_COLOR], global_color[:, :4])
     tint_x, tint_y = global_color[:, 4:8], global_color[:, 8:12]
-    squared = tint_x ** 2 + tint_y ** 2
-    tinted = squared > 1e-12
-    strength = torch.sqrt(torch.where(tinted, squared, torch.ones_like(squared))) * tinted
-    hue = torch.where(tinted, oklch_radians_to_wheel_hue(torch.atan2(tint_y, torch.where(tinted, tint_x, torch.ones_like(tint_x)))),
-                      torch.zeros_like(tint_x))
+    strength, angle = chroma_and_hue(tint_x, tint_y)
+    hue = torch.where(strength > 0, oklch_radians_to_wheel_hue(angle), torch.zeros_like(angle))
     for index, zone in enumerate(GRADE_ZONES):
         columns[param_index(f"ColorGrade{zone}Sat")] = (100.0 * strength[:, index]).clamp(max=100.0)
         columns[param_index(f"ColorGrade{zone}Hue")] = hue[:, index]
@@ -143,10 +141,9 @@ class SliderEncoder(nn.Module, PretrainedMixin):
 
     def forward(self, params: torch.Tensor) -> torch.Tensor:
         """``(B, P)`` parameters -> ``(B, 3 * group_dim)`` latents (lighting, global, specific)."""
-        features = group_features(params.float())
-        return torch.cat([self.groups[group](features[group]) for group in GROUPS], dim=1)
+        return self.encode_features(flat_features(params.float()))
 
     def encode_features(self, features: torch.Tensor) -> torch.Tensor:
-        """Latents of `flat_features` ``(B, F)`` directly (what `forward` does after computing them)."""
+        """Latents of `flat_features` ``(B, F)`` (a planner predicting features skips the parameters)."""
         parts = features.float().split([FEATURE_SIZES[g] for g in GROUPS], dim=1)
         return torch.cat([self.groups[group](part) for group, part in zip(GROUPS, parts)], dim=1)

@@ -79,8 +79,8 @@ def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tenso
 
 @dataclass
 class PlannedEditAdapter:
-    """Auto and style mode: the planner's latent edit, its plan (the XMP export is that plan itself,
-    no fitting) and the checked explanation, which ``on_explain`` receives (``--explain``)."""
+    """Auto and style mode: the planner's latent edit and its plan (the XMP export is that plan
+    itself, no fitting); the record carries the checked explanation."""
 
     planned: object
     name: str | None = None
