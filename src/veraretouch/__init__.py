@@ -2,6 +2,12 @@
 
 The main entry points::
 
+    from veraretouch import Retoucher
+    retoucher = Retoucher()                           # shipped models, loaded on first use
+    result = retoucher.auto("photo.jpg")              # or .style(photo, "warm and moody"),
+    print(result.explanation.pretty())                #    .param(photo, plan), .reference(photo, after)
+    result.save("out/photo.jpg")
+
     from veraretouch import Plan, apply_plan, read_image, write_image
     photo = read_image("photo.jpg")
     plan = Plan.from_file("preset.xmp")
@@ -16,6 +22,9 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "Retoucher": "veraretouch.interfaces.retoucher",
+    "Retouched": "veraretouch.interfaces.retoucher",
+    "sample_photo": "veraretouch.interfaces.demo",
     "Plan": "veraretouch.plan",
     "Photo": "veraretouch.io.images",
     "read_image": "veraretouch.io.images",

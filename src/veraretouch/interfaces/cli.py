@@ -315,7 +315,7 @@ def retouch_photos(args: argparse.Namespace, mode: str, edit_for) -> int:
         else:
             preset_info = {}
         planned = time.perf_counter()
-        result = edit.apply(photo, args.lut_size)
+        result = edit.apply(photo, args.lut_size, in_place=True)
         rendered = time.perf_counter()
         image_path = out_dir / (path.stem + output_suffix(result, args.format))
         write_image(result, image_path, format=args.format, quality=args.quality, overwrite=args.overwrite)
@@ -415,38 +415,20 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_reference(args: argparse.Namespace) -> int:
-    import torch
-
-    from ..encoders.reference import check_pair_framing
     from ..io.images import read_image
-    from ..parameters import GROUPS
-    from ..weights import load_models
-    from .edits import ReferenceEdit, encode_reference
+    from .retoucher import Retoucher
 
     check_output_options(args)
+    retoucher = Retoucher(args.models, lut_size=args.lut_size)
     after = read_image(args.after)
-    before = None if args.before is None else read_image(args.before)
-    if before is not None:
-        check_pair_framing(before.size[::-1], after.size[::-1])
-    renderer, encoder = load_models(args.models, "renderer", "reference_encoder")
-    mask = None if args.aspects is None else torch.tensor([float(g in args.aspects) for g in GROUPS])
-    after_preview = after.preview_tensor()
-    name = f"like {args.after.stem}"
-    if before is not None:
-        edit = ReferenceEdit(encode_reference(encoder, renderer, before.preview_tensor(), after_preview, "pair", mask,
-                                              {"mode": "pair", "before": str(args.before), "after": str(args.after)},
-                                              refine=args.refine),
-                             name=name)
+    retoucher.reference_models  # load the models (and report a bad --models) before the batch starts
+    if args.before is not None:
+        edit = retoucher.reference_edit(after, read_image(args.before), aspects=args.aspects, refine=args.refine)
         return retouch_photos(args, "reference", lambda photo: edit)
 
     print("note: with no --before, the look is estimated from the after image alone; on the held-out benchmark "
           "this is not yet better than no edit (docs/benchmarks.md): give --before where you can", file=sys.stderr)
-
-    def edit_for(photo) -> ReferenceEdit:
-        return ReferenceEdit(encode_reference(encoder, renderer, photo.preview_tensor(), after_preview, "target", mask,
-                                              {"mode": "target", "after": str(args.after)}), name=name)
-
-    return retouch_photos(args, "reference", edit_for)
+    return retouch_photos(args, "reference", lambda photo: retoucher.reference_edit(after, None, photo, args.aspects))
 
 
 def check_source_folders(args: argparse.Namespace) -> None:

@@ -10,17 +10,32 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from ..errors import VeraRetouchError
 from .cli import main as cli_main
 
 OUTPUT = Path("demo-output")
 
 
+def _coffee():
+    try:
+        from skimage import data
+    except ImportError:
+        raise VeraRetouchError("the sample photo comes from scikit-image: pip install scikit-image") from None
+    return data.coffee()
+
+
+def sample_photo():
+    """scikit-image's "coffee" photo (400x600, CC0) as a `Photo`: for examples and tests."""
+    from ..io.images import Photo
+
+    return Photo(_coffee(), None, "JPEG", None, None)
+
+
 def write_sample(path: Path) -> Path:
     from PIL import Image
-    from skimage import data
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(data.coffee()).save(path, quality=95)
+    Image.fromarray(_coffee()).save(path, quality=95)
     return path
 
 

@@ -1,5 +1,6 @@
-"""What every CLI mode hands the shared photo driver: an edit that can render a photo, bake a LUT,
-become a preset and describe itself. Plans (param mode) and latent edits (reference mode, later
+"""What every mode hands the photo driver (CLI, `Retoucher`, web app): an edit that can render a
+photo (``in_place`` reuses the photo's own pixel buffer, as the CLI does), bake a LUT, become a
+preset and describe itself. Plans (param mode) and latent edits (reference mode, later
 auto and style) differ only here.
 """
 from __future__ import annotations
@@ -27,8 +28,8 @@ class PlanEdit:
     def name(self) -> str | None:
         return self.plan.name
 
-    def apply(self, photo: Photo, lut_size: int) -> Photo:
-        return apply_plan(photo, self.plan, lut_size=lut_size, in_place=True)
+    def apply(self, photo: Photo, lut_size: int, in_place: bool = False) -> Photo:
+        return apply_plan(photo, self.plan, lut_size=lut_size, in_place=in_place)
 
     def lut(self, size: int) -> np.ndarray:
         return bake_plan_lut(self.plan, size)
@@ -46,8 +47,8 @@ class ReferenceEdit:
     name: str | None = None
     fit_steps: int = 200
 
-    def apply(self, photo: Photo, lut_size: int) -> Photo:
-        return self.edit.apply(photo, lut_size=lut_size, in_place=True)
+    def apply(self, photo: Photo, lut_size: int, in_place: bool = False) -> Photo:
+        return self.edit.apply(photo, lut_size=lut_size, in_place=in_place)
 
     def lut(self, size: int) -> np.ndarray:
         return self.edit.lut(size)
@@ -85,8 +86,8 @@ class PlannedEditAdapter:
     planned: object
     name: str | None = None
 
-    def apply(self, photo: Photo, lut_size: int) -> Photo:
-        return self.planned.edit.apply(photo, lut_size=lut_size, in_place=True)
+    def apply(self, photo: Photo, lut_size: int, in_place: bool = False) -> Photo:
+        return self.planned.edit.apply(photo, lut_size=lut_size, in_place=in_place)
 
     def lut(self, size: int) -> np.ndarray:
         return self.planned.edit.lut(size)

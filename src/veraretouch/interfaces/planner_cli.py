@@ -82,25 +82,24 @@ def run_style(args: argparse.Namespace) -> int:
 
 def _run_planned(args: argparse.Namespace, mode: str, prompt: str | None) -> int:
     from ..errors import VeraRetouchError
-    from ..planner.base import PLANNER_SIDE
-    from ..planner.pipeline import PlanningPipeline
     from .cli import check_output_options, retouch_photos
-    from .edits import PlannedEditAdapter
+    from .retoucher import Retoucher
 
     check_output_options(args)
     if args.checkpoint is not None and args.planner != "vlm":
         raise VeraRetouchError("--checkpoint is for --planner vlm")
-    pipeline = PlanningPipeline(args.planner, models=args.models, checkpoint=args.checkpoint)
+    retoucher = Retoucher(args.models, args.planner, args.checkpoint, args.lut_size)
+    retoucher.pipeline  # load the models (and report a bad checkpoint) before the batch starts
     if args.planner == "compact" and args.models is None:
         print(f"note: the shipped compact planner is experimental: on held-out photos its {mode} edits do not yet beat "
               "leaving the photo as it is (docs/benchmarks.md); check the result, or train one on your photos "
               "(veraretouch train planner)", file=sys.stderr)
-    name = f"veraretouch {mode}" + (f": {prompt}" if prompt else "")
 
-    def edit_for(photo) -> PlannedEditAdapter:
-        planned = pipeline.plan(photo.preview_tensor(PLANNER_SIDE), mode, prompt, args.aspects)
+    def edit_for(photo):
+        result = (retoucher.auto(photo, args.aspects) if mode == "auto"
+                  else retoucher.style(photo, prompt, args.aspects))
         if args.explain:
-            print(f"\n{photo.path or 'photo'}:\n{planned.explanation.pretty()}", flush=True)
-        return PlannedEditAdapter(planned, name)
+            print(f"\n{photo.path or 'photo'}:\n{result.explanation.pretty()}", flush=True)
+        return result.edit
 
     return retouch_photos(args, mode, edit_for)

@@ -1,0 +1,248 @@
+"""`Retoucher`: the one Python entry point for every mode (auto, style, param, reference).
+
+>>> from veraretouch import Retoucher, sample_photo
+>>> retoucher = Retoucher()
+>>> photo = sample_photo()     # a Photo; or any path, or an (H, W, 3) uint8/uint16 sRGB array
+>>> result = retoucher.param(photo, {"Exposure2012": 0.5, "Vibrance": 20})
+>>> result.image.size == photo.size             # full resolution, metadata kept
+True
+>>> result.plan.values["Vibrance"]
+20.0
+>>> auto = retoucher.auto(photo)
+>>> sorted(auto.explanation.to_record()["aspects"])
+['global_color', 'lighting', 'specific_color']
+
+Models load on first use and are kept for the next photo. Every result is a `Retouched`: render it
+(`.image`, full resolution through a baked 3D LUT), look at it (`.explanation`, `.plan`), or save
+it (`.save`, `.save_cube`, `.save_xmp`, `.record`). The CLI and the web app are built on this class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from ..apply import DEFAULT_LUT_SIZE
+from ..errors import VeraRetouchError
+from ..io.images import DEFAULT_MAX_PIXELS, Photo, read_image, write_image
+from ..plan import Plan
+from .edits import PlanEdit, PlannedEditAdapter, ReferenceEdit, encode_reference
+
+def as_photo(photo, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """A `Photo` from a file path, a `Photo`, or an ``(H, W, 3)`` / ``(H, W)`` uint8 or uint16 sRGB array."""
+    if isinstance(photo, Photo):
+        return photo
+    if isinstance(photo, (str, Path)):
+        return read_image(photo, max_pixels=max_pixels)
+    if isinstance(photo, np.ndarray):
+        if photo.dtype not in (np.uint8, np.uint16) or photo.ndim not in (2, 3) or (
+                photo.ndim == 3 and photo.shape[2] not in (1, 3)):
+            raise VeraRetouchError(f"an array photo must be (H, W, 3) or (H, W) uint8/uint16 sRGB levels, "
+                                   f"got {photo.shape} {photo.dtype}")
+        pixels = photo[..., None] if photo.ndim == 2 else photo
+        return Photo(np.ascontiguousarray(pixels), None, "PNG", None, None)
+    raise VeraRetouchError(f"a photo is a path, a Photo or a numpy array, not {type(photo).__name__}")
+
+
+def as_plan(plan) -> Plan:
+    """A `Plan` from a `Plan`, a ``{slider: value}`` mapping, or a .xmp / .json plan file."""
+    if isinstance(plan, Plan):
+        return plan
+    if isinstance(plan, Mapping):
+        return Plan(values=dict(plan))
+    if isinstance(plan, (str, Path)):
+        return Plan.from_file(plan)
+    raise VeraRetouchError(f"a plan is a Plan, a dict of slider values or a plan file, not {type(plan).__name__}")
+
+
+def proxy_photo(photo: Photo, max_side: int) -> Photo:
+    """An area-averaged copy whose long side is at most ``max_side`` (the photo itself when it fits):
+    the stand-in for fast previews, since every edit is a colour function and looks the same on it."""
+    import cv2
+
+    width, height = photo.size
+    scale = max_side / max(width, height)
+    if scale >= 1:
+        return photo
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+
+    def shrink(plane: np.ndarray) -> np.ndarray:
+        resized = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+        return resized if resized.ndim == plane.ndim else resized[..., None]
+
+    alpha = None if photo.alpha is None else shrink(photo.alpha)
+    return Photo(np.ascontiguousarray(shrink(photo.pixels)), alpha, photo.format, photo.exif, photo.icc_profile,
+                 photo.path)
+
+
+@dataclass
+class Retouched:
+    """One photo's edit, ready to render and export. ``edit`` is the mode's edit object
+    (`interfaces.edits`); the full-resolution render is made on first use of `image`."""
+
+    photo: Photo
+    edit: PlanEdit | PlannedEditAdapter | ReferenceEdit
+    mode: str
+    lut_size: int = DEFAULT_LUT_SIZE
+    _image: Photo | None = field(default=None, repr=False)
+    _plan: Plan | None = field(default=None, repr=False)
+    _plan_info: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def image(self) -> Photo:
+        """The retouched photo at full resolution (alpha, EXIF and ICC profile kept)."""
+        if self._image is None:
+            self._image = self.edit.apply(self.photo, self.lut_size)
+        return self._image
+
+    @property
+    def plan(self) -> Plan:
+        """The edit as slider values: the plan itself (param), the planner's plan (auto, style), or
+        sliders fitted to the latent edit on this photo's colours (reference)."""
+        if self._plan is None:
+            self._plan, self._plan_info = self.edit.preset(self.photo)
+        return self._plan
+
+    @property
+    def explanation(self):
+        """Problems found and the plan, per aspect (auto and style modes; None otherwise)."""
+        return self.edit.planned.explanation if isinstance(self.edit, PlannedEditAdapter) else None
+
+    def lut(self, size: int | None = None) -> np.ndarray:
+        """The edit as a read-only ``(N, N, N, 3)`` float32 LUT indexed ``[r, g, b]``."""
+        return self.edit.lut(size or self.lut_size)
+
+    def preview(self, max_side: int = 1024) -> Photo:
+        """The edit on a copy of the photo at most ``max_side`` pixels on its long side."""
+        return self.edit.apply(proxy_photo(self.photo, max_side), self.lut_size)
+
+    def save(self, path: str | Path, format: str | None = None, quality: int = 95, overwrite: bool = False) -> Path:
+        """Write the full-resolution result (atomically; refuses to replace a file unless ``overwrite``)."""
+        return write_image(self.image, path, format=format, quality=quality, overwrite=overwrite)
+
+    def save_cube(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the edit as an Adobe/Resolve ``.cube`` 3D LUT."""
+        from ..formats import write_cube
+
+        return write_cube(self.lut(), path, title=self.edit.name or "veraretouch", overwrite=overwrite)
+
+    def save_xmp(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write `plan` as a Lightroom / Camera Raw preset (.xmp) or our JSON plan (.json)."""
+        from ..formats import write_plan
+
+        return write_plan(self.plan, path, overwrite=overwrite)
+
+    def record(self) -> dict:
+        """What was done, JSON-able: mode, the edit (plan, latents, explanation) and image facts."""
+        photo = self.photo
+        return {"mode": self.mode,
+                "image": {"width": photo.size[0], "height": photo.size[1], "bit_depth": photo.bit_depth,
+                          "format": photo.format, "icc_profile": photo.icc_profile is not None},
+                "lut_size": self.lut_size, **self.edit.record(), **self._plan_info}
+
+
+class Retoucher:
+    """Retouch photos in any mode with one set of models.
+
+    ``models`` is a training run folder (holding ``renderer/``, ``compact_planner/``, ...) or None
+    for the weights that ship in the package; ``planner="vlm"`` with ``checkpoint`` uses a local VLM
+    planner folder for auto and style. ``lut_size`` is the full-resolution LUT's lattice (65 keeps
+    smooth edits within 2 levels of the exact render).
+    """
+
+    def __init__(self, models: str | Path | None = None, planner: str = "compact",
+                 checkpoint: str | Path | None = None, lut_size: int = DEFAULT_LUT_SIZE,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        if not 2 <= lut_size <= 256:
+            raise VeraRetouchError(f"lut_size must be between 2 and 256, got {lut_size}")
+        self.models, self.planner_kind, self.checkpoint = models, planner, checkpoint
+        self.lut_size, self.max_pixels = lut_size, max_pixels
+        self._pipeline = None
+        self._reference_models = None
+
+    @property
+    def pipeline(self):
+        """The planning pipeline (planner, renderer, SliderEncoder), loaded on first use."""
+        if self._pipeline is None:
+            from ..planner.pipeline import PlanningPipeline
+
+            self._pipeline = PlanningPipeline(self.planner_kind, models=self.models, checkpoint=self.checkpoint)
+        return self._pipeline
+
+    @property
+    def reference_models(self) -> tuple:
+        """The renderer and ReferenceEncoder for reference mode, loaded on first use."""
+        if self._reference_models is None:
+            from ..weights import load_models
+
+            self._reference_models = tuple(load_models(self.models, "renderer", "reference_encoder"))
+        return self._reference_models
+
+    def _result(self, photo: Photo, edit, mode: str) -> Retouched:
+        return Retouched(photo, edit, mode, self.lut_size)
+
+    def param(self, photo, plan) -> Retouched:
+        """Render slider values: a `Plan`, ``{"Exposure2012": 0.5, ...}`` or a .xmp / .json file."""
+        return self._result(as_photo(photo, self.max_pixels), PlanEdit(as_plan(plan)), "param")
+
+    def auto(self, photo, aspects: list[str] | None = None, name: str = "veraretouch auto") -> Retouched:
+        """Find what is wrong with the photo and fix it; ``aspects`` keeps only some of lighting,
+        global_color, specific_color."""
+        return self._planned(as_photo(photo, self.max_pixels), "auto", None, aspects, name)
+
+    def style(self, photo, prompt: str, aspects: list[str] | None = None, name: str | None = None) -> Retouched:
+        """Retouch towards a look described in words (``"warm and moody"``, ``"faded film"``)."""
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise VeraRetouchError("the style prompt is empty; describe the look you want")
+        prompt = prompt.strip()
+        return self._planned(as_photo(photo, self.max_pixels), "style", prompt, aspects,
+                             name or f"veraretouch style: {prompt}")
+
+    def _planned(self, photo: Photo, mode: str, prompt: str | None, aspects, name: str) -> Retouched:
+        from ..planner.base import PLANNER_SIDE
+
+        _check_aspects(aspects)
+        planned = self.pipeline.plan(photo.preview_tensor(PLANNER_SIDE), mode, prompt, aspects)
+        return self._result(photo, PlannedEditAdapter(planned, name), mode)
+
+    def reference_edit(self, after, before=None, photo_for_target: Photo | None = None,
+                       aspects: list[str] | None = None, refine: bool = True) -> ReferenceEdit:
+        """The edit an example shows: ``before`` -> ``after`` (a pair, one edit for any photo), or
+        with no ``before`` the look of ``after`` estimated for ``photo_for_target``."""
+        from ..encoders.reference import check_pair_framing
+        from ..parameters import GROUPS
+
+        _check_aspects(aspects)
+        after = as_photo(after, self.max_pixels)
+        before = None if before is None else as_photo(before, self.max_pixels)
+        if before is not None:
+            check_pair_framing(before.size[::-1], after.size[::-1])
+        renderer, encoder = self.reference_models
+        mask = None if aspects is None else torch.tensor([float(g in aspects) for g in GROUPS])
+        name = f"like {after.path.stem}" if after.path is not None else "veraretouch reference"
+        if before is not None:
+            source = {"mode": "pair", "before": str(before.path or "array"), "after": str(after.path or "array")}
+            return ReferenceEdit(encode_reference(encoder, renderer, before.preview_tensor(), after.preview_tensor(),
+                                                  "pair", mask, source, refine=refine), name=name)
+        if photo_for_target is None:
+            raise VeraRetouchError("with no before image, the target look is estimated for a photo: pass photo_for_target")
+        return ReferenceEdit(encode_reference(encoder, renderer, photo_for_target.preview_tensor(),
+                                              after.preview_tensor(), "target", mask,
+                                              {"mode": "target", "after": str(after.path or "array")}), name=name)
+
+    def reference(self, photo, after, before=None, aspects: list[str] | None = None,
+                  refine: bool = True) -> Retouched:
+        """Retouch like an example: the edit from ``before`` to ``after``, or the look of ``after`` alone."""
+        photo = as_photo(photo, self.max_pixels)
+        return self._result(photo, self.reference_edit(after, before, photo, aspects, refine), "reference")
+
+
+def _check_aspects(aspects) -> None:
+    from ..parameters import GROUPS
+
+    unknown = [a for a in aspects or () if a not in GROUPS]
+    if unknown:
+        raise VeraRetouchError(f"unknown aspect {unknown[0]!r}; choose from {', '.join(GROUPS)}")
