@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -86,6 +87,17 @@ examples:
   veraretouch train reference --photos ../shared/photos --presets ../shared/presets \\
       --models runs/renderer -o runs/reference
   veraretouch train planner --data data/v1 --photos ../shared/photos -o runs/planner
+  veraretouch train rl --cache runs/planner/cache --photos ../shared/photos --models runs/planner -o runs/rl
+  torchrun --standalone --nproc-per-node 2 -m veraretouch train rl --cache runs/planner/cache \
+      --photos ../shared/photos -o runs/rl        # two processes share the sampling
+  veraretouch train rl ... --ray 4                # four Ray Train workers (--ray-address for a cluster)
+
+rl: DAPO-AE post-training of the compact planner (docs/rl.md): the SFT planner in --models (or the
+shipped one) becomes a Gaussian policy over plans, rewarded for similarity to the targets and, in
+auto mode, by the aesthetic critic (--critic DIR, or one trained from --photos into OUT/critic).
+Prompts come from a planner cache (--cache, or built from --data into OUT/cache). OUT gets
+steps.csv (every DAPO step), log.csv (validation PSNR per mode, similarity, critic reward),
+rewards.png and compact_planner/; use it with `veraretouch auto --models OUT`.
 
 planner: trains the compact planner on a dataset from `veraretouch data build` (--data; --photos
 is the folder the dataset was built from), through the frozen renderer and SliderEncoder (--models,
@@ -231,13 +243,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train the models on your photos and presets.", epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("model", choices=("renderer", "reference", "planner"), help="what to train")
+    train.add_argument("model", choices=("renderer", "reference", "planner", "rl"), help="what to train")
     train.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of training photos (JPEG, PNG, TIFF)")
     train.add_argument("--presets", type=Path, metavar="DIR", help="folder of Lightroom .xmp presets (optional)")
     train.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="run folder (resumed if it has a checkpoint)")
     train.add_argument("--models", type=Path, metavar="DIR",
                        help="reference, planner: the run holding the renderer (and SliderEncoder) to train for")
-    train.add_argument("--data", type=Path, metavar="DIR", help="planner: a dataset built by `veraretouch data build`")
+    train.add_argument("--data", type=Path, metavar="DIR", help="planner, rl: a dataset built by `veraretouch data build`")
+    train.add_argument("--cache", type=Path, metavar="DIR", help="rl: a planner cache to reuse (default OUT/cache from --data)")
+    train.add_argument("--critic", type=Path, metavar="DIR", help="rl: the aesthetic critic (default: train one from --photos)")
+    train.add_argument("--ray", type=_positive_int, metavar="N", help="rl: run on N Ray Train workers")
+    train.add_argument("--ray-address", metavar="ADDRESS", help="rl: a Ray cluster address (default a local Ray)")
     train.add_argument("--steps", type=_positive_int, metavar="N", help="length of the schedule (default 10000 renderer, 4000 reference)")
     train.add_argument("--max-minutes", type=float, metavar="M", help="stop after M minutes (checkpointed; rerun to resume)")
     train.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="torch threads (default 1)")
@@ -448,6 +464,8 @@ def run_train(args: argparse.Namespace) -> int:
     check_source_folders(args)
     seconds = None if args.max_minutes is None else 60 * args.max_minutes
     steps = {} if args.steps is None else {"steps": args.steps}
+    if args.model == "rl":
+        return run_train_rl(args, seconds, steps)
     if args.model == "planner":
         from ..training.planner import PlannerTrainingConfig, build_planner_cache, train_planner
 
@@ -472,6 +490,33 @@ def run_train(args: argparse.Namespace) -> int:
     state = "finished" if trainer.step >= trainer.config.steps else "paused (rerun the same command to resume)"
     print(f"{args.output}: step {trainer.step} of {trainer.config.steps}, {state}; log {args.output / 'log.csv'}, "
           f"plot {args.output / 'loss.png'}")
+    return 0
+
+
+def run_train_rl(args: argparse.Namespace, seconds: float | None, steps: dict) -> int:
+    import csv
+
+    from ..training.rl import run_rl, run_rl_on_ray
+
+    if args.cache is None and (args.data is None or not (args.data / "manifest.json").is_file()):
+        raise VeraRetouchError("train rl needs --cache DIR (a planner cache) or --data DIR (a dataset made by "
+                               "`veraretouch data build`)")
+    if args.cache is not None and not any(args.cache.glob("train-*.pt")):
+        raise VeraRetouchError(f"{args.cache}: no cached training shards (train-*.pt); give --data to build them")
+    paths = {"out": args.output, "photos": args.photos, "data": args.data, "cache": args.cache,
+             "models": args.models, "critic": args.critic}
+    options = {**{key: None if path is None else str(path.resolve()) for key, path in paths.items()},  # Ray workers run elsewhere
+               "config": steps, "max_seconds": seconds, "threads": args.threads}
+    if args.ray:
+        run_rl_on_ray(options, args.ray, args.ray_address)
+    else:
+        run_rl(options)
+    if int(os.environ.get("RANK", "0")) == 0:
+        rows = list(csv.DictReader(open(args.output / "log.csv")))
+        last = rows[-1] if rows else {}
+        print(f"{args.output}: step {last.get('step', 0)}; validation auto PSNR {last.get('psnr_auto', 'n/a')} dB "
+              f"(no edit {last.get('psnr_auto_none', 'n/a')}); log {args.output / 'log.csv'}, steps "
+              f"{args.output / 'steps.csv'}, plot {args.output / 'rewards.png'}; rerun the same command to resume")
     return 0
 
 

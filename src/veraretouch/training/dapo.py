@@ -337,10 +337,14 @@ class DAPOTrainer:
                 updates += 1
         return {key: value / updates for key, value in totals.items()}
 
-    def step(self, draw_prompts: Callable[[int], Batch]) -> dict[str, float]:
+    def step(self, draw_prompts: Callable[[int], Batch],
+             gather: Callable[[SampledBatch], SampledBatch] | None = None) -> dict[str, float]:
         """One DAPO step: sample a filtered batch, update on it; returns statistics (``skipped`` = 1
-        when no group was informative, in which case nothing is updated)."""
+        when no group was informative, in which case nothing is updated). ``gather`` joins the
+        batches every process sampled (a distributed run), so all update on the same batch."""
         batch = self.sample_batch(draw_prompts)
+        if gather is not None:
+            batch = gather(batch)
         stats = {"reward_mean": batch.drawn_reward_mean, "draws": float(batch.draws),
                  "kept_fraction": batch.rewards.shape[0] / max(batch.groups_drawn, 1),
                  "groups": float(batch.rewards.shape[0]), "skipped": float(batch.rewards.shape[0] == 0)}

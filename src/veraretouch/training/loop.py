@@ -1,6 +1,10 @@
-"""The resumable training loop both trainers share: learning-rate schedule, checkpoints, a CSV
+"""The resumable training loop every trainer shares: learning-rate schedule, checkpoints, a CSV
 log with held-out metrics, a plot, and stopping early (a step or a wall-time budget) without
 losing the schedule, so a long run can be done in several sessions.
+
+Supervised trainers implement `training_loss`; others (reinforcement learning) override
+`train_step`. In a multi-process run only the process with ``writes`` set writes files, and
+`keep_going` lets the processes agree on when to stop.
 """
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import csv
 import dataclasses
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -52,7 +57,8 @@ def mean_psnr(predicted: torch.Tensor, target: torch.Tensor) -> float:
 
 class ResumableTrainer:
     """Subclasses set ``out``, ``config``, ``generator``, ``optimizer``, ``models`` (name -> module)
-    and ``metric_names``, and implement `training_loss`, `evaluate` and `export_models`."""
+    and ``metric_names``, and implement `training_loss` (or `train_step`), `evaluate` and
+    `export_models`."""
 
     out: Path
     config: ScheduleConfig
@@ -62,6 +68,8 @@ class ResumableTrainer:
     metric_names: tuple[str, ...]
     description = "train"
     step = 0
+    writes = True
+    """False in the processes of a distributed run that must not write files (all but rank 0)."""
 
     def training_loss(self) -> torch.Tensor:
         raise NotImplementedError
@@ -72,10 +80,33 @@ class ResumableTrainer:
     def export_models(self) -> None:
         raise NotImplementedError
 
+    def train_step(self) -> float:
+        """One supervised step on the schedule (`learning_rate_at`); returns the loss to log."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate_at(self.config, self.step)
+        loss = self.training_loss()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def keep_going(self, wanted: bool) -> bool:
+        """Whether to take another step, given this process's wish (overridden to agree across processes)."""
+        return wanted
+
+    def extra_state(self) -> dict:
+        """More state to checkpoint (e.g. a sampler's), besides models, optimiser, generator and step."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        """Restore what `extra_state` saved."""
+
     # ------------------------------------------------------------------ state
     def save_checkpoint(self) -> None:
+        if not self.writes:
+            return
         state = {"step": self.step, "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
-                 "config": dataclasses.asdict(self.config),
+                 "config": dataclasses.asdict(self.config), "extra": self.extra_state(),
                  **{name: model.state_dict() for name, model in self.models.items()}}
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(state, tmp)
@@ -92,6 +123,7 @@ class ResumableTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.step = state["step"]
+        self.load_extra_state(state.get("extra", {}))
         return True
 
     # ------------------------------------------------------------------ loop
@@ -102,32 +134,27 @@ class ResumableTrainer:
 
         config = self.config
         stop = min(config.steps, until or config.steps)
-        log_path = self.out / "log.csv"
+        log_path = self.out / "log.csv" if self.writes else Path(os.devnull)
         new_log = not log_path.exists()
         started = time.perf_counter()
         with open(log_path, "a", newline="") as handle:
             log = csv.writer(handle)
             if new_log:
                 log.writerow(["step", "loss", "learning_rate", "seconds", *self.metric_names])
-            bar = tqdm(total=config.steps, initial=self.step, desc=self.description, disable=not progress)
+            bar = tqdm(total=config.steps, initial=self.step, desc=self.description, disable=not (progress and self.writes))
             running, logged = None, self.step
 
             def log_metrics() -> None:
                 metrics = self.evaluate()
-                log.writerow([self.step, f"{running:.6f}", f"{learning_rate_at(config, self.step):.2e}",
+                log.writerow([self.step, f"{running:.6f}", f"{self.optimizer.param_groups[0]['lr']:.2e}",
                               f"{time.perf_counter() - started:.1f}",
                               *(f"{metrics.get(name, float('nan')):.2f}" for name in self.metric_names)])
                 handle.flush()
 
-            while self.step < stop and (max_seconds is None or time.perf_counter() - started < max_seconds):
-                for group in self.optimizer.param_groups:
-                    group["lr"] = learning_rate_at(config, self.step)
-                loss = self.training_loss()
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
+            while self.keep_going(self.step < stop and (max_seconds is None or time.perf_counter() - started < max_seconds)):
+                loss = self.train_step()
                 self.step += 1
-                running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+                running = loss if running is None else 0.98 * running + 0.02 * loss
                 bar.update(1)
                 bar.set_postfix(loss=f"{running:.5f}")
                 if self.step % config.eval_every == 0:
@@ -143,8 +170,13 @@ class ResumableTrainer:
 
     def export(self) -> None:
         """The models as safetensors folders, the config and a plot of the log."""
+        if not self.writes:
+            return
         self.export_models()
         (self.out / "training_config.json").write_text(json.dumps(dataclasses.asdict(self.config), indent=2) + "\n")
+        self.plot()
+
+    def plot(self) -> None:
         plot_log(self.out / "log.csv", self.out / "loss.png", self.metric_names)
 
 
