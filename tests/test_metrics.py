@@ -423,3 +423,20 @@ def test_invalid_arguments_raise():
         delta_e2000(image.numpy(), image)
     with pytest.raises(ValueError, match="4-D"):
         rgb_to_lab(torch.rand(3, 4, 4))
+
+
+def test_paired_bootstrap_intervals():
+    from veraretouch.evaluation.bootstrap import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    clear = paired_bootstrap(rng.normal(1.0, 1.0, 400))
+    assert clear["samples_ci"][0] > 0.7 and clear["samples_ci"][1] < 1.3 and clear["samples_ci"][0] < clear["mean"]
+    noise = paired_bootstrap(rng.normal(0.0, 1.0, 400))
+    assert noise["samples_ci"][0] < 0 < noise["samples_ci"][1]
+    # Four photos, each with its own offset shared by its 100 samples: the samples look sure, the photos do not.
+    offsets = np.repeat([1.0, -0.6, 0.9, -0.5], 100)
+    groups = np.repeat(["a", "b", "c", "d"], 100).tolist()
+    correlated = paired_bootstrap(offsets + rng.normal(0, 0.1, 400), groups)
+    assert correlated["samples_ci"][0] > 0 and correlated["groups_ci"][0] < 0 < correlated["groups_ci"][1]
+    with pytest.raises(ValueError, match="group labels"):
+        paired_bootstrap([1.0, 2.0], ["a"])
