@@ -140,7 +140,13 @@ def _one_line(error: BaseException) -> str:
 def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     """Decode ``path`` into an upright sRGB `Photo`; any failure is a one-line `ImageReadError`."""
     source = Path(path)
-    data = read_user_file(source, ImageReadError, "an image file")
+    return read_image_bytes(read_user_file(source, ImageReadError, "an image file"), source, max_pixels)
+
+
+def read_image_bytes(data: bytes, name: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Decode a file's bytes (an upload, say) as `read_image` does; ``name`` only labels errors and
+    becomes ``Photo.path``: the format is sniffed from the bytes, never taken from the name."""
+    source = Path(name)
     file_format = sniff_format(source, data)
     try:
         decoded = DECODERS[file_format](source, data, max_pixels)
