@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import PlanError, VeraRetouchError
 from .eval_cli import add_eval_command
+from .export_cli import add_export_commands
 from .planner_cli import add_planner_commands
 from .serve_cli import add_serve_command
 
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     sliders.set_defaults(run=run_sliders)
     add_planner_commands(commands, add_output_options)
     add_eval_command(commands)
+    add_export_commands(commands)
     add_serve_command(commands)
     return parser
 
