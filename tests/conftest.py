@@ -1,7 +1,10 @@
 """Shared fixtures: small real-looking photos made on the fly (nothing downloaded, nothing committed)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any test module loads torch (see veraretouch/__init__.py)
 
 import numpy as np
 import pytest

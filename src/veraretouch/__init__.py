@@ -18,6 +18,12 @@ Names are imported lazily, so ``import veraretouch`` (and the CLI's ``--help``) 
 from __future__ import annotations
 
 import importlib
+import os
+
+# OpenMP (torch and numba share it) lets idle threads spin after each parallel region; on a busy
+# machine they starved the next LUT bake (slider previews took 0.1-5 s instead of 25 ms,
+# docs/web.md). Passive waiting unless the user chose otherwise; it must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

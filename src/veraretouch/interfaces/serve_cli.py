@@ -82,9 +82,6 @@ def allowed_hosts(host: str, extra: list[str]) -> frozenset[str] | None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    # Before torch loads OpenMP: its idle threads would otherwise spin after each LUT pass and, on a
-    # busy machine, starve the next LUT bake (slider moves took 0.1-5 s instead of 25 ms).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numpy as np
     import torch
     import uvicorn
