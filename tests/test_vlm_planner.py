@@ -351,3 +351,51 @@ def test_fine_tuned_planner_writes_the_retouch_tokens_itself(checkpoints, render
     output = planner.plan(sample["input"][None], "auto")
     assert output.extras["forced"] == [False]
     assert output.texts == ["<lighting_problem>too dark</lighting_problem>"]
+
+
+# ---------------------------------------------------------------------------------------- DAPO policy
+def test_vlm_policy_samples_scores_and_learns_from_advantages(checkpoints, renderer):
+    """Sampled answers' log-probs agree with a teacher-forced pass (ratio 1 before an update), forced
+    retouch tokens are not the policy's, and one DAPO update raises the better answer's log-prob."""
+    from veraretouch.training.dapo import DAPOConfig, DAPOTrainer, SampledBatch
+    from veraretouch.training.vlm_policy import VLMPlanPolicy, vlm_prompts, vlm_reward_fn
+
+    torch.manual_seed(0)
+    policy = VLMPlanPolicy(_planner(checkpoints["qwen2_vl"]), renderer, max_new_tokens=8)
+    prompts = vlm_prompts(_samples(2))
+    rollouts = policy.sample(prompts, group_size=2)
+    assert rollouts.logprobs.shape == rollouts.mask.shape and rollouts.logprobs.shape[0] == 4
+    assert torch.equal(rollouts.mask.sum(dim=1).long(), rollouts.lengths)
+    assert (rollouts.logprobs[rollouts.mask.bool()] < 0).all() and (rollouts.logprobs[~rollouts.mask.bool()] == 0).all()
+    for answer, owned in zip(rollouts.extras["answer_ids"], rollouts.lengths.tolist()):
+        assert set(policy.planner.retouch_ids.tolist()) <= set(answer), "every output renders"
+        assert owned <= 8 + 1
+    torch.testing.assert_close(policy.log_probs(prompts, rollouts).detach(), rollouts.logprobs, atol=1e-4, rtol=0)
+    rewards = vlm_reward_fn(policy)(prompts, rollouts)
+    assert rewards.shape == (4,) and torch.isfinite(rewards).all()
+
+    trainer = DAPOTrainer(policy, vlm_reward_fn(policy), DAPOConfig(group_size=2, prompts_per_batch=2, minibatches=1,
+                                                                     learning_rate=1e-3, warmup_steps=1,
+                                                                     weight_decay=0.0))
+    before = (rollouts.logprobs * rollouts.mask).sum(dim=1)
+    preferred = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    trainer.update(SampledBatch(prompts, rollouts, preferred, 1, 2, 0.5))
+    after = (policy.log_probs(prompts, rollouts).detach() * rollouts.mask).sum(dim=1)
+    change = after - before
+    assert change[0] > change[1] and change[3] > change[2], change
+
+
+def test_vlm_policy_dapo_step_with_overlong_shaping(checkpoints, renderer):
+    from veraretouch.training.dapo import DAPOConfig, DAPOTrainer
+    from veraretouch.training.vlm_policy import VLMPlanPolicy, vlm_prompts, vlm_reward_fn
+
+    torch.manual_seed(1)
+    policy = VLMPlanPolicy(_planner(checkpoints["qwen2_vl"]), renderer, max_new_tokens=6)
+    samples = _samples(3)
+    config = DAPOConfig(group_size=3, prompts_per_batch=2, minibatches=1, learning_rate=1e-3, warmup_steps=1,
+                        weight_decay=0.0, max_length=6, overlong_buffer=4)
+    trainer = DAPOTrainer(policy, vlm_reward_fn(policy), config)
+    weight = _lm_layer_weight(policy.planner).detach().clone()
+    stats = trainer.step(lambda count: vlm_prompts(samples[:count]))
+    assert stats["groups"] >= 1 and stats["mean_length"] <= 7
+    assert not torch.equal(weight, _lm_layer_weight(policy.planner)), "the update reaches the language model"

@@ -331,6 +331,20 @@ class VLMPlanner(nn.Module):
         text_loss = answer_cross_entropy(self.model.get_output_embeddings(), hidden, input_ids, answer_mask)
         return self.latents_from_hidden(hidden, input_ids, starts), text_loss
 
+    def with_answers(self, inputs: dict, answers: list[list[int]]) -> dict:
+        """Left-padded prompt ``inputs`` (from `encode`) with answer token ids appended after each prompt
+        (right-padded), for one teacher-forced pass; the answers start at the prompts' common length."""
+        width = max(len(answer) for answer in answers)
+        answer_ids = torch.full((len(answers), width), self.processor.tokenizer.pad_token_id, dtype=torch.long)
+        answer_mask = torch.zeros_like(answer_ids)
+        for row, answer in enumerate(answers):
+            answer_ids[row, :len(answer)], answer_mask[row, :len(answer)] = torch.tensor(answer, dtype=torch.long), 1
+        full = dict(inputs)
+        for key in PER_TOKEN_INPUTS & inputs.keys():  # they grow by the answer; token types are text (0)
+            extra = {"input_ids": answer_ids, "attention_mask": answer_mask}.get(key, torch.zeros_like(answer_ids))
+            full[key] = torch.cat([inputs[key], extra.to(inputs[key])], dim=1)
+        return full
+
     # -------------------------------------------------------------------------------------- inference
     def stop_ids(self) -> set[int]:
         """Token ids that end an answer: the tokenizer's end of turn / text, the model's and the pad."""
@@ -367,15 +381,7 @@ class VLMPlanner(nn.Module):
         prompt_length = inputs["input_ids"].shape[1]
         finished = [finish_answer(row[prompt_length:].tolist(), self.retouch_ids.tolist(), self.stop_ids())
                     for row in sequences]
-        width = max(len(answer) for answer, _ in finished)
-        answer_ids = torch.full((len(finished), width), tokenizer.pad_token_id, dtype=torch.long)
-        answer_mask = torch.zeros_like(answer_ids)
-        for row, (answer, _) in enumerate(finished):
-            answer_ids[row, :len(answer)], answer_mask[row, :len(answer)] = torch.tensor(answer), 1
-        full = dict(inputs)
-        for key in PER_TOKEN_INPUTS & inputs.keys():  # they grow by the answer; token types are text (0)
-            extra = {"input_ids": answer_ids, "attention_mask": answer_mask}.get(key, torch.zeros_like(answer_ids))
-            full[key] = torch.cat([inputs[key], extra.to(inputs[key])], dim=1)
+        full = self.with_answers(inputs, [answer for answer, _ in finished])
         hidden = self.model(**full, output_hidden_states=True, logits_to_keep=1).hidden_states[-1]
         starts = torch.full((len(finished),), prompt_length, device=self.device)
         latents = self.latents_from_hidden(hidden, full["input_ids"], starts).float().to(images.device)

@@ -33,7 +33,7 @@ from ..planner.base import MODES
 from ..planner.compact import PLAN_FEATURES, CompactPlanner
 from ..renderer import RetouchRenderer
 from .dapo import DAPOConfig, RewardFn, Rollouts
-from .rewards import RewardWeights, aesthetic_reward, combine_rewards, similarity_reward
+from .rewards import RewardWeights, scored_renders
 
 PROMPT_FIELDS = ("features", "text", "mode", "input_colors", "target_colors")
 LOG_STD_RANGE = (math.log(1e-3), math.log(0.5))
@@ -131,19 +131,14 @@ def plan_reward_fn(policy: GaussianPlanPolicy, critic: nn.Module | None = None,
     critic's aesthetic reward for auto-mode samples when a critic is given (`rewards` module),
     capped at the target's own aesthetic reward unless ``cap_aesthetic_at_target`` is False."""
     weights = weights or RewardWeights()
-    auto = MODES.index("auto")
 
     @torch.no_grad()
     def reward(prompts: dict, rollouts: Rollouts) -> torch.Tensor:
         group_size = len(rollouts.actions) // len(prompts["mode"])
         rendered = policy.render(prompts, rollouts.actions)
         targets = prompts["target_colors"].float().repeat_interleave(group_size, dim=0)
-        terms = {"similarity": similarity_reward(rendered, targets)}
-        active = {}
-        if critic is not None:
-            terms["aesthetic"] = aesthetic_reward(critic, rendered, targets if cap_aesthetic_at_target else None)
-            active["aesthetic"] = prompts["mode"].repeat_interleave(group_size) == auto
-        return combine_rewards(terms, weights, active)
+        return scored_renders(rendered, targets, prompts["mode"].repeat_interleave(group_size), weights, critic,
+                              cap_aesthetic_at_target)
 
     return reward
 

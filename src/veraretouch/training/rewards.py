@@ -86,6 +86,23 @@ class RewardWeights:
     aesthetic: float = 0.2
 
 
+def scored_renders(rendered: torch.Tensor, targets: torch.Tensor, modes: torch.Tensor, weights: RewardWeights,
+                   critic=None, cap_aesthetic_at_target: bool = True,
+                   extra: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """The weighted reward of rendered outputs (images or colour sets, one row per output): similarity
+    to ``targets``, the critic's aesthetic reward on rows whose ``modes`` is auto (when a critic is
+    given; capped at the target's own unless ``cap_aesthetic_at_target`` is False), plus ``extra``
+    terms (e.g. format)."""
+    from ..planner.base import MODES
+
+    terms = {**(extra or {}), "similarity": similarity_reward(rendered, targets)}
+    active = {}
+    if critic is not None:
+        terms["aesthetic"] = aesthetic_reward(critic, rendered, targets if cap_aesthetic_at_target else None)
+        active["aesthetic"] = modes == MODES.index("auto")
+    return combine_rewards(terms, weights, active)
+
+
 def combine_rewards(terms: dict[str, torch.Tensor], weights: RewardWeights,
                     active: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """``sum_k w_k * active_k * term_k`` over the given terms (names of `RewardWeights` fields);
