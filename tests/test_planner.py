@@ -555,8 +555,14 @@ def test_planner_training_writes_its_outputs_and_resumes(cached, tmp_path):
     data = cached["validation"]
     second.planner.eval()
     with torch.no_grad():
-        expected = second.planner(data["features"], data["text"], data["mode"])
+        scales = torch.tensor(loaded.config.mode_scales)[data["mode"]][:, None]
+        expected = second.planner(data["features"], data["text"], data["mode"]) * scales
         assert torch.allclose(loaded(data["features"], data["text"], data["mode"]), expected, atol=1e-6)
+    assert second.planner.config.mode_scales == (1.0, 1.0, 1.0), "training goes on unscaled"
+    calibration = json.loads((tmp_path / "calibration.json").read_text())
+    for mode, scale in calibration["mode_scales"].items():
+        curve = calibration["validation_psnr_by_scale"][mode]
+        assert curve[str(scale)] == max(curve.values()), "the kept scale is the best on the validation samples"
 
 
 def test_imperceptible_moves_are_pruned_and_visible_ones_kept():
@@ -581,3 +587,28 @@ def test_imperceptible_moves_are_pruned_and_visible_ones_kept():
     visible_curve = params.clone()
     visible_curve[0, CURVES_SLICE.start + 10] += 0.05
     assert not torch.equal(prune_imperceptible(visible_curve)[0, CURVES_SLICE], default_params()[CURVES_SLICE])
+
+
+def test_calibration_shrinks_a_wrong_plan_to_nothing_and_keeps_a_right_one():
+    from veraretouch.encoders.slider import flat_features
+    from veraretouch.planner.compact import CompactPlannerConfig
+    from veraretouch.planner.text import TEXT_DIM
+    from veraretouch.training.planner import calibrate_mode_scales
+    from veraretouch.weights import load_models
+
+    renderer, slider_encoder = load_models(None, "renderer", "slider_encoder")
+    planner = CompactPlanner(CompactPlannerConfig(hidden=8, blocks=1))
+    plan = default_params(1)
+    plan[0, param_index("Exposure2012")] = 0.8
+    with torch.no_grad():
+        planner.head.bias.copy_(flat_features(plan.double())[0].float())  # always "+0.8 EV"
+    colors = torch.rand(6, 64, 3, generator=torch.Generator().manual_seed(0)) * 0.8
+    brighter = renderer.render_colors(colors, slider_encoder(plan).expand(6, -1)).detach()
+    modes = torch.tensor([MODES.index("auto")] * 3 + [MODES.index("param")] * 3)
+    data = {"features": torch.rand(6, planner.config.image_features), "text": torch.zeros(6, TEXT_DIM), "mode": modes,
+            "input_colors": colors, "target_colors": torch.cat([colors[:3], brighter[3:]])}
+    curves = calibrate_mode_scales(planner, data, renderer, slider_encoder)
+    scales = dict(zip(MODES, planner.config.mode_scales))
+    assert scales["auto"] == 0.0, "the auto targets are the inputs: any brightening is wrong"
+    assert scales["param"] == 1.0 and curves["param"][1.0] > curves["param"][0.5] > curves["param"][0.0]
+    assert scales["style"] == 1.0, "a mode without samples keeps its full plan"

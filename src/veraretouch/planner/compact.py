@@ -39,9 +39,16 @@ class CompactPlannerConfig:
     dropout: float = 0.1
     feature_groups: tuple[str, ...] = tuple(FEATURE_GROUPS)
     """Which parts of `image_features` the planner reads (the others are masked to zero)."""
+    mode_scales: tuple[float, ...] = (1.0,) * len(MODES)
+    """Per mode (`MODES` order), the factor the predicted plan is scaled by towards the identity (0 =
+    no edit): set after training on validation photos (`training.planner.calibrate_mode_scales`),
+    because on photos it has not seen a planner's full-strength plan can do worse than part of it."""
 
     def __post_init__(self) -> None:
         self.feature_groups = tuple(self.feature_groups)  # JSON gives a list back
+        self.mode_scales = tuple(float(scale) for scale in self.mode_scales)
+        if len(self.mode_scales) != len(MODES) or min(self.mode_scales) < 0:
+            raise ValueError(f"mode_scales needs {len(MODES)} non-negative factors ({', '.join(MODES)})")
         unknown = [name for name in self.feature_groups if name not in FEATURE_GROUPS]
         if unknown:
             raise ValueError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(FEATURE_GROUPS)}")
@@ -87,12 +94,14 @@ class CompactPlanner(nn.Module, PretrainedMixin):
 
     def forward(self, features: torch.Tensor, text_embeddings: torch.Tensor, mode_ids: torch.Tensor) -> torch.Tensor:
         """``(B, F)`` image features, ``(B, 384)`` instruction embeddings (zeros for auto), ``(B,)`` mode
-        indices into `MODES` -> ``(B, PLAN_FEATURES)`` plan features (unprojected)."""
+        indices into `MODES` -> ``(B, PLAN_FEATURES)`` plan features (unprojected, scaled by the mode's
+        `CompactPlannerConfig.mode_scales`)."""
         standardised = ((features - self.feature_mean) / self.feature_std).clamp(-STANDARD_LIMIT, STANDARD_LIMIT)
         standardised = standardised * self.feature_mask
         hidden = (self.image_in(standardised) + self.text_in(text_embeddings)
                   + self.mode_embedding(mode_ids))
-        return self.head(self.norm(self.blocks(hidden)))
+        scales = torch.tensor(self.config.mode_scales, dtype=hidden.dtype, device=hidden.device)[mode_ids]
+        return self.head(self.norm(self.blocks(hidden))) * scales[:, None]
 
     @torch.no_grad()
     def plan(self, images: torch.Tensor, mode: str, instructions: list[str] | None = None, *,
