@@ -14,8 +14,8 @@ from veraretouch.planner.compact import PLAN_FEATURES, CompactPlanner, CompactPl
 from veraretouch.planner.features import FEATURE_SIZE
 from veraretouch.renderer import RendererConfig, RetouchRenderer
 from veraretouch.training.dapo import (
-    DAPOConfig, DAPOTrainer, Rollouts, clipped_policy_loss, group_advantages, keep_informative_groups,
-    overlong_penalty,
+    DAPOConfig, DAPOTrainer, Rollouts, clipped_policy_loss, concat_rollouts, group_advantages,
+    keep_informative_groups, overlong_penalty,
 )
 from veraretouch.training.policies import (
     GaussianPlanPolicy, cache_prompt_sampler, compact_dapo_config, curve_feature_mask, plan_reward_fn,
@@ -190,6 +190,17 @@ def test_dapo_without_dynamic_sampling_draws_once():
     resumed = DAPOTrainer(TokenBandit(), trainer.reward_fn, config)
     resumed.load_state_dict(trainer.state_dict())
     assert resumed.step_count == 1 and torch.equal(resumed.generator.get_state(), trainer.generator.get_state())
+
+
+def test_rollouts_of_answers_of_different_lengths_join():
+    """Draws (or processes) of token answers differ in width: ids, log-probs and mask are right-padded."""
+    def answers(width: int) -> Rollouts:
+        return Rollouts(torch.full((2, width), 7), -torch.ones(2, width), torch.ones(2, width),
+                        torch.full((2,), width), {"answer_ids": [[7] * width] * 2})
+
+    joined = concat_rollouts([answers(3), answers(5)])
+    assert joined.actions.shape == joined.mask.shape == (4, 5) and joined.actions[0].tolist() == [7, 7, 7, 0, 0]
+    assert joined.mask.sum(dim=1).tolist() == [3, 3, 5, 5] and len(joined.extras["answer_ids"]) == 4
 
 
 def tiny_models() -> tuple[CompactPlanner, SliderEncoder, RetouchRenderer]:

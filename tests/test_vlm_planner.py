@@ -399,3 +399,115 @@ def test_vlm_policy_dapo_step_with_overlong_shaping(checkpoints, renderer):
     stats = trainer.step(lambda count: vlm_prompts(samples[:count]))
     assert stats["groups"] >= 1 and stats["mean_length"] <= 7
     assert not torch.equal(weight, _lm_layer_weight(policy.planner)), "the update reaches the language model"
+
+
+# ---------------------------------------------------------------------------------------- DAPO runs (train rl --planner vlm)
+TINY_RL = dict(steps=2, group_size=2, prompts_per_batch=2, minibatches=1, eval_every=1, checkpoint_every=1,
+               eval_samples=2, side=32, lora_rank=4, lora_alpha=8, learning_rate=1e-3, warmup_steps=1)
+
+
+@pytest.fixture(scope="module")
+def critic_dir(tmp_path_factory):
+    from veraretouch.evaluation.aesthetic import AestheticCritic
+
+    folder = tmp_path_factory.mktemp("critic")
+    torch.manual_seed(0)
+    AestheticCritic().save_pretrained(folder / "aesthetic_critic")
+    return folder
+
+
+def test_rl_trainer_trains_checkpoints_trainable_weights_resumes_and_exports(checkpoints, renderer, critic_dir,
+                                                                               tmp_path):
+    pytest.importorskip("peft")
+    import csv
+
+    from veraretouch.evaluation.aesthetic import AestheticCritic
+    from veraretouch.training.vlm_rl import VLMRLTrainer, VLMRLTrainingConfig
+
+    critic = AestheticCritic.from_pretrained(critic_dir / "aesthetic_critic")
+    samples, out = _samples(4), tmp_path / "rl"
+
+    def run(steps: int) -> VLMRLTrainer:
+        planner = _planner(checkpoints["qwen2_vl"], max_new_tokens=6)
+        return VLMRLTrainer(out, planner, renderer, critic, samples, samples[:2],
+                            VLMRLTrainingConfig(**{**TINY_RL, "steps": steps}))
+
+    first = run(2)
+    start_head = first.policy.planner.head.net[-1].weight.detach().clone()
+    start_layer = _lm_layer_weight(_planner(checkpoints["qwen2_vl"])).detach().clone()
+    first.train(progress=False)
+    for name in ("steps.csv", "log.csv", "rewards.png", "checkpoint.pt", "training_config.json"):
+        assert (out / name).is_file(), name
+    steps = list(csv.DictReader(open(out / "steps.csv")))
+    assert [int(row["step"]) for row in steps] == [1, 2] and all(float(row["mean_length"]) <= 6 for row in steps)
+    log = list(csv.DictReader(open(out / "log.csv")))
+    assert [int(row["step"]) for row in log] == [1, 2]
+    assert float(log[-1]["similarity"]) > 0 and float(log[-1]["format"]) == 0.0  # random weights never format
+    saved = torch.load(out / "checkpoint.pt", weights_only=False)["policy"]
+    assert any("lora_B" in name for name in saved) and any("embed_tokens" in name for name in saved)
+    assert not any(part in name for name in saved for part in ("base_layer", "renderer", "planner.head")), \
+        "frozen weights stay out of the checkpoint"
+    exported = VLMPlanner.from_pretrained(out / "vlm_planner", renderer=renderer)
+    assert not torch.equal(_lm_layer_weight(exported), start_layer), "the merged adapters reach the language model"
+    assert torch.equal(exported.head.net[-1].weight, start_head), "the head is not a policy parameter"
+
+    resumed = run(3)
+    assert resumed.step == 2
+    lora = next(name for name in saved if "lora_B" in name)
+    torch.testing.assert_close(dict(resumed.policy.named_parameters())[lora].detach(), saved[lora])
+    resumed.train(progress=False)
+    assert resumed.step == 3 and len(list(csv.DictReader(open(out / "steps.csv")))) == 3
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    """A built dataset of two generated photos (photo1: train, photo18: validation), auto and param."""
+    import numpy as np
+    from PIL import Image
+
+    from veraretouch.data.shards import BuildConfig, build_dataset
+
+    root = tmp_path_factory.mktemp("dataset")
+    photos = root / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("photo1.png", "photo18.png"):
+        ramp = np.linspace(30, 220, 96)[None, :, None] * rng.uniform(0.6, 1.0, 3)
+        Image.fromarray((ramp + rng.normal(0, 12, (64, 96, 3))).clip(0, 255).astype(np.uint8)).save(photos / name)
+    build_dataset(photos, root / "data", None, BuildConfig(per_photo=3, shard_size=3, subsets=("auto", "param")),
+                  progress=False)
+    return root / "data", photos
+
+
+def test_train_rl_cli_runs_the_vlm_planner_and_refuses_wrong_options(checkpoints, critic_dir, tiny_dataset, tmp_path,
+                                                                      monkeypatch, capsys):
+    pytest.importorskip("peft")
+    import functools
+
+    from veraretouch.interfaces.cli import main
+    from veraretouch.training import vlm_rl
+    from veraretouch.weights import load_models
+
+    data, photos = tiny_dataset
+    shipped = load_models(None, "renderer")[0]
+    VLMPlanner.from_checkpoint(checkpoints["qwen2_vl"], VLMPlannerConfig(max_new_tokens=6),
+                               renderer=shipped).save_pretrained(tmp_path / "start")
+    base = ["train", "rl", "--photos", str(photos), "-o", str(tmp_path / "run")]
+    for extra, message in ((["--planner", "vlm", "--data", str(data)], "needs --checkpoint DIR"),
+                           (["--planner", "vlm", "--checkpoint", str(tmp_path / "start")], "needs --checkpoint DIR"),
+                           (["--checkpoint", str(tmp_path / "start"), "--data", str(data)], "--checkpoint is for --planner vlm"),
+                           (["--planner", "vlm", "--checkpoint", str(tmp_path / "start"), "--data", str(photos)],
+                            "not a dataset")):
+        assert main(base + extra) == 2
+        assert message in capsys.readouterr().err
+    assert main(["train", "renderer", "--photos", str(photos), "-o", str(tmp_path / "r"), "--planner", "vlm"]) == 2
+    assert "are for train rl" in capsys.readouterr().err
+
+    monkeypatch.setattr(vlm_rl, "VLMRLTrainingConfig", functools.partial(
+        vlm_rl.VLMRLTrainingConfig, **{**TINY_RL, "eval_samples": 3}))
+    assert main(base + ["--planner", "vlm", "--checkpoint", str(tmp_path / "start"), "--data", str(data),
+                        "--critic", str(critic_dir), "--steps", "1"]) == 0
+    assert "validation auto PSNR" in capsys.readouterr().out
+    assert len((tmp_path / "run" / "steps.csv").read_text().splitlines()) == 2  # header + one DAPO step
+    exported = VLMPlanner.from_pretrained(tmp_path / "run" / "vlm_planner", renderer=shipped)
+    assert exported.config.latent_dim == shipped.config.latent_dim

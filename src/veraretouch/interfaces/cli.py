@@ -90,9 +90,11 @@ examples:
       --models runs/renderer -o runs/reference
   veraretouch train planner --data data/v1 --photos ../shared/photos -o runs/planner
   veraretouch train rl --cache runs/planner/cache --photos ../shared/photos --models runs/planner -o runs/rl
-  torchrun --standalone --nproc-per-node 2 -m veraretouch train rl --cache runs/planner/cache \
+  torchrun --standalone --nproc-per-node 2 -m veraretouch train rl --cache runs/planner/cache \\
       --photos ../shared/photos -o runs/rl        # two processes share the sampling
   veraretouch train rl ... --ray 4                # four Ray Train workers (--ray-address for a cluster)
+  veraretouch train rl --planner vlm --checkpoint runs/vlm/vlm_planner --data data/v1 \\
+      --photos ../shared/photos -o runs/rl-vlm   # the VLM planner: a GPU wanted (docs/rl.md)
 
 rl: DAPO-AE post-training of the compact planner (docs/rl.md): the SFT planner in --models (or the
 shipped one) becomes a Gaussian policy over plans, rewarded for similarity to the targets and, in
@@ -254,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", type=Path, metavar="DIR", help="planner, rl: a dataset built by `veraretouch data build`")
     train.add_argument("--cache", type=Path, metavar="DIR", help="rl: a planner cache to reuse (default OUT/cache from --data)")
     train.add_argument("--critic", type=Path, metavar="DIR", help="rl: the aesthetic critic (default: train one from --photos)")
+    train.add_argument("--planner", choices=("compact", "vlm"), default="compact",
+                       help="rl: the planner to post-train: compact (default) or vlm (needs --checkpoint and --data)")
+    train.add_argument("--checkpoint", type=Path, metavar="DIR", help="rl --planner vlm: the fine-tuned VLM planner to start from")
     train.add_argument("--ray", type=_positive_int, metavar="N", help="rl: run on N Ray Train workers")
     train.add_argument("--ray-address", metavar="ADDRESS", help="rl: a Ray cluster address (default a local Ray)")
     train.add_argument("--steps", type=_positive_int, metavar="N", help="length of the schedule (default 10000 renderer, 4000 reference)")
@@ -468,6 +473,8 @@ def run_train(args: argparse.Namespace) -> int:
     check_source_folders(args)
     seconds = None if args.max_minutes is None else 60 * args.max_minutes
     steps = {} if args.steps is None else {"steps": args.steps}
+    if (args.planner, args.checkpoint) != ("compact", None) and args.model != "rl":
+        raise VeraRetouchError("--planner and --checkpoint are for train rl")
     if args.model == "rl":
         return run_train_rl(args, seconds, steps)
     if args.model == "planner":
@@ -502,15 +509,22 @@ def run_train_rl(args: argparse.Namespace, seconds: float | None, steps: dict) -
 
     from ..training.rl import run_rl, run_rl_on_ray
 
-    if args.cache is None and (args.data is None or not (args.data / "manifest.json").is_file()):
+    if args.checkpoint is not None and args.planner != "vlm":
+        raise VeraRetouchError("--checkpoint is for --planner vlm")
+    if args.planner == "vlm" and (args.checkpoint is None or args.cache is not None or args.data is None):
+        raise VeraRetouchError("train rl --planner vlm needs --checkpoint DIR (a fine-tuned VLM planner) and --data DIR "
+                               "(a dataset made by `veraretouch data build`; no --cache)")
+    if args.data is not None and not (args.data / "manifest.json").is_file():
+        raise VeraRetouchError(f"{args.data}: not a dataset (no manifest.json); make one with `veraretouch data build`")
+    if args.cache is None and args.data is None:
         raise VeraRetouchError("train rl needs --cache DIR (a planner cache) or --data DIR (a dataset made by "
                                "`veraretouch data build`)")
     if args.cache is not None and not any(args.cache.glob("train-*.pt")):
         raise VeraRetouchError(f"{args.cache}: no cached training shards (train-*.pt); give --data to build them")
     paths = {"out": args.output, "photos": args.photos, "data": args.data, "cache": args.cache,
-             "models": args.models, "critic": args.critic}
+             "models": args.models, "critic": args.critic, "checkpoint": args.checkpoint}
     options = {**{key: None if path is None else str(path.resolve()) for key, path in paths.items()},  # Ray workers run elsewhere
-               "config": steps, "max_seconds": seconds, "threads": args.threads}
+               "planner": args.planner, "config": steps, "max_seconds": seconds, "threads": args.threads}
     if args.ray:
         run_rl_on_ray(options, args.ray, args.ray_address)
     else:

@@ -212,13 +212,18 @@ def concat(parts: list[Batch]) -> Batch:
 
 
 def concat_rollouts(parts: list[Rollouts]) -> Rollouts:
-    """Rollouts of several draws as one; token dimensions are right-padded with mask 0."""
+    """Rollouts of several draws as one; token dimensions are right-padded with mask 0 (and with 0 in
+    actions that are ``(N, T)`` tensors, e.g. token ids: draws of answers differ in length)."""
     width = max(part.logprobs.shape[1] for part in parts)
 
-    def pad(tensor: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.pad(tensor, (0, width - tensor.shape[1]))
+    def pad(tensor: torch.Tensor, to: int = width) -> torch.Tensor:
+        return torch.nn.functional.pad(tensor, (0, to - tensor.shape[1]))
 
-    return Rollouts(concat([part.actions for part in parts]), torch.cat([pad(part.logprobs) for part in parts]),
+    actions = [part.actions for part in parts]
+    if all(isinstance(action, torch.Tensor) and action.dim() == 2 for action in actions):
+        action_width = max(action.shape[1] for action in actions)
+        actions = [pad(action, action_width) for action in actions]
+    return Rollouts(concat(actions), torch.cat([pad(part.logprobs) for part in parts]),
                     torch.cat([pad(part.mask) for part in parts]), torch.cat([part.lengths for part in parts]),
                     {key: concat([part.extras[key] for part in parts]) for key in parts[0].extras})
 

@@ -1,11 +1,15 @@
-"""`veraretouch train rl`: DAPO-AE post-training of the compact planner (docs/rl.md), resumable, on
-one process or several (torchrun, Ray Train).
+"""`veraretouch train rl`: DAPO-AE post-training of a planner (docs/rl.md), resumable, on one
+process or several (torchrun, Ray Train).
 
-The policy is `GaussianPlanPolicy` started from a supervised (SFT) compact planner; prompts are the
-planner cache's training samples; the reward is similarity to the target plus, in auto mode, the
-aesthetic critic's capped reward (`policies.plan_reward_fn`). Every `eval_every` steps the policy's
-mean plan is scored on the validation samples: PSNR per mode against the targets (and doing
-nothing), similarity, and the critic's reward in auto mode.
+`DAPORunTrainer` is the loop every policy shares: DAPO steps, the processes' gathered batches,
+``steps.csv``, checkpoints (with DAPO's optimiser and the sampling streams) and the reward plot.
+`RLTrainer` runs it on the compact planner, `training.vlm_rl.VLMRLTrainer` on the VLM planner.
+
+Compact planner: the policy is `GaussianPlanPolicy` started from a supervised (SFT) compact
+planner; prompts are the planner cache's training samples; the reward is similarity to the target
+plus, in auto mode, the aesthetic critic's capped reward (`policies.plan_reward_fn`). Every
+`eval_every` steps the policy's mean plan is scored on the validation samples: PSNR per mode
+against the targets (and doing nothing), similarity, and the critic's reward in auto mode.
 
 Several processes split the sampling, the costly part (G renders per prompt): each draws its share
 of the prompts with its own random streams, the filtered batches are gathered, and every process
@@ -22,22 +26,23 @@ from pathlib import Path
 import torch
 
 from ..encoders.slider import params_from_features
+from ..errors import VeraRetouchError
+from ..evaluation import psnr
 from ..planner.base import MODES
 from .dapo import DAPOTrainer, SampledBatch, concat, concat_rollouts
-from .loop import ResumableTrainer, ScheduleConfig
-from .planner import psnr_of_colors
+from .loop import ResumableTrainer, ScheduleConfig, colors_as_images
 from .policies import GaussianPlanPolicy, cache_prompt_sampler, compact_dapo_config, plan_reward_fn
 from .rewards import RewardWeights, aesthetic_reward, similarity_reward
 
 STEP_FIELDS = ("step", "reward_mean", "kept_reward_mean", "kept_fraction", "draws", "loss", "approx_kl",
-               "clip_fraction_high", "clip_fraction_low", "grad_norm", "std_mean", "learning_rate")
+               "clip_high_fraction", "clip_low_fraction", "grad_norm", "std_mean", "learning_rate")
 
 
 @dataclass
-class RLTrainingConfig(ScheduleConfig):
-    """DAPO settings for the compact planner on CPUs (`policies.compact_dapo_config`) and the run's
-    length. ``prompts_per_batch`` is the whole batch, split over the processes. The learning rate is
-    constant after warm-up, as in DAPO (``final_learning_rate`` is unused)."""
+class DAPORunConfig(ScheduleConfig):
+    """What every RL run sets: its length and DAPO's batch and clip settings (``prompts_per_batch``
+    is the whole batch, split over the processes), the modes prompted and the reward. The learning
+    rate is constant after warm-up, as in DAPO (``final_learning_rate`` is unused)."""
 
     steps: int = 200
     learning_rate: float = 1e-4
@@ -49,14 +54,21 @@ class RLTrainingConfig(ScheduleConfig):
     minibatches: int = 4
     clip_low: float = 0.2
     clip_high: float = 0.28
-    pixels: int = 256
     modes: tuple[str, ...] = MODES
     aesthetic_weight: float = 0.2
+    cap_aesthetic_at_target: bool = True
+
+
+@dataclass
+class RLTrainingConfig(DAPORunConfig):
+    """DAPO settings for the compact planner on CPUs (`policies.compact_dapo_config`), the colours
+    rendered per prompt and the policy's starting spread."""
+
+    pixels: int = 256
     initial_std: float = 0.05
     curve_std: float = 0.01
     eval_samples: int = 256
     """Validation samples per mode scored at each evaluation (the first ones: the same every time)."""
-    cap_aesthetic_at_target: bool = True
 
 
 @dataclass
@@ -106,99 +118,147 @@ class Distributed:
         return bool(flag.item())
 
 
-class RLTrainer(ResumableTrainer):
-    description = "train rl"
-    metric_names = ("psnr_auto", "psnr_auto_none", "psnr_style", "psnr_style_none", "psnr_param", "psnr_param_none",
-                    "similarity", "aesthetic_auto", "aesthetic_auto_targets")
+class DAPORunTrainer(ResumableTrainer):
+    """The loop of an RL run on any `dapo.Policy`. A subclass calls ``super().__init__`` (output
+    folder, this process's random stream ``generator`` for drawing prompts), builds its policy and
+    reward, then `start`; it implements `evaluate` and `export_models`, and may add statistics to
+    ``steps.csv`` (`step_statistics`, named in ``step_fields``)."""
 
-    def __init__(self, out: Path, train: dict, validation: dict, planner, renderer, slider_encoder, critic,
-                 config: RLTrainingConfig, distributed: Distributed | None = None) -> None:
+    description = "train rl"
+    step_fields = STEP_FIELDS
+
+    def __init__(self, out: Path, config: DAPORunConfig, distributed: Distributed | None = None) -> None:
         self.out, self.config = Path(out), config
         self.distributed = distributed or Distributed()
-        rank, world = self.distributed.rank, self.distributed.world
-        if config.prompts_per_batch % world:
-            raise ValueError(f"prompts_per_batch ({config.prompts_per_batch}) must divide among {world} processes")
-        self.writes = rank == 0
+        if config.prompts_per_batch % self.distributed.world:
+            raise ValueError(f"prompts_per_batch ({config.prompts_per_batch}) must divide among "
+                             f"{self.distributed.world} processes")
+        self.writes = self.distributed.rank == 0
         if self.writes:
             self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
-        self.train_set, self.validation_set, self.critic = train, validation, critic
-        self.policy = GaussianPlanPolicy(planner, slider_encoder, renderer, config.initial_std, config.curve_std,
-                                         seed=config.seed + 7919 * rank)
-        reward = plan_reward_fn(self.policy, critic, RewardWeights(aesthetic=config.aesthetic_weight),
-                                config.cap_aesthetic_at_target)
-        self.dapo = DAPOTrainer(self.policy, reward, compact_dapo_config(
-            group_size=config.group_size, prompts_per_batch=config.prompts_per_batch // world,
-            minibatches=config.minibatches, clip_low=config.clip_low, clip_high=config.clip_high,
-            learning_rate=config.learning_rate, warmup_steps=config.warmup_steps, seed=config.seed))
+        self.generator = torch.Generator().manual_seed(self.rank_seed())
+
+    def rank_seed(self) -> int:
+        return self.config.seed + 7919 * self.distributed.rank
+
+    def dapo_settings(self) -> dict:
+        """The `dapo.DAPOConfig` fields the run's config sets, with this process's share of the prompts."""
+        config = self.config
+        return dict(group_size=config.group_size, prompts_per_batch=config.prompts_per_batch // self.distributed.world,
+                    minibatches=config.minibatches, clip_low=config.clip_low, clip_high=config.clip_high,
+                    learning_rate=config.learning_rate, warmup_steps=config.warmup_steps, seed=config.seed)
+
+    def start(self, policy, reward, dapo_config, draw, sampling: torch.Generator, models: dict,
+              optimizer: torch.optim.Optimizer | None = None) -> None:
+        """Build the DAPO trainer and resume. ``draw(n)``: n prompts; ``sampling``: the policy's random
+        stream (checkpointed); ``models``: what the checkpoint holds (name -> ``state_dict`` owner)."""
+        self.policy, self.draw, self.sampling, self.models = policy, draw, sampling, models
+        self.dapo = DAPOTrainer(policy, reward, dapo_config, optimizer)
         self.optimizer = self.dapo.optimizer
-        self.generator = torch.Generator().manual_seed(config.seed + 7919 * rank)
-        self.draw = cache_prompt_sampler(train, self.generator, config.pixels, tuple(config.modes))
-        self.models = {"policy": self.policy}
         self.resume()
 
     def extra_state(self) -> dict:
-        return {"dapo": self.dapo.state_dict(), "policy_generator": self.policy.generator.get_state()}
+        return {"dapo": self.dapo.state_dict(), "policy_generator": self.sampling.get_state()}
 
     def load_extra_state(self, state: dict) -> None:
         if state:
             self.dapo.load_state_dict(state["dapo"])
-            self.policy.generator.set_state(state["policy_generator"])
+            self.sampling.set_state(state["policy_generator"])
 
     def resume(self) -> bool:
         """Every process loads rank 0's checkpoint; the sampling streams are then re-seeded per rank
         from the step, so a resumed run does not repeat its draws."""
         resumed = super().resume()
         if resumed and self.distributed.world > 1:
-            rank_seed = self.config.seed + 7919 * self.distributed.rank + 104729 * self.step
+            rank_seed = self.rank_seed() + 104729 * self.step
             self.generator.manual_seed(rank_seed)
-            self.policy.generator.manual_seed(rank_seed + 1)
+            self.sampling.manual_seed(rank_seed + 1)
         return resumed
 
     def keep_going(self, wanted: bool) -> bool:
         return self.distributed.all_agree(wanted)
 
+    def step_statistics(self) -> dict[str, float]:
+        """More per-step statistics for ``steps.csv``."""
+        return {}
+
     def train_step(self) -> float:
         gather = self.distributed.gather if self.distributed.world > 1 else None
         stats = self.dapo.step(self.draw, gather)
-        stats["std_mean"] = float(self.policy.std().mean().detach())
+        stats.update(self.step_statistics())
         if self.writes:
             path = self.out / "steps.csv"
             new = not path.exists()
             with open(path, "a", newline="") as handle:
-                writer = csv.DictWriter(handle, STEP_FIELDS, extrasaction="ignore")
+                writer = csv.DictWriter(handle, self.step_fields, extrasaction="ignore")
                 if new:
                     writer.writeheader()
                 writer.writerow({"step": self.step + 1, **{key: f"{value:.6g}" for key, value in stats.items()}})
         return stats.get("loss", 0.0)
 
+    def plot(self) -> None:
+        plot_rl_log(self.out, self.metric_names)
+
+
+def mode_metrics(rendered: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, modes: torch.Tensor,
+                 critic=None) -> dict[str, float]:
+    """Scores of renders (images ``(B, 3, H, W)`` or colour sets ``(B, N, 3)``) against their targets:
+    mean PSNR per mode (``psnr_<mode>``) and of the inputs (``psnr_<mode>_none``, no edit), mean
+    similarity, and with a critic in auto mode its reward of the renders and of the targets."""
+    def images(batch: torch.Tensor) -> torch.Tensor:
+        return batch.float() if batch.dim() == 4 else colors_as_images(batch.float())
+
+    rendered, inputs, targets = images(rendered), images(inputs), images(targets)
+    metrics = {}
+    for mode_id, mode in enumerate(MODES):
+        rows = modes == mode_id
+        if not rows.any():
+            continue
+        metrics[f"psnr_{mode}"] = float(psnr(rendered[rows], targets[rows]).clamp(max=100.0).mean())
+        metrics[f"psnr_{mode}_none"] = float(psnr(inputs[rows], targets[rows]).clamp(max=100.0).mean())
+        if mode == "auto" and critic is not None:
+            metrics["aesthetic_auto"] = float(aesthetic_reward(critic, rendered[rows]).mean())
+            metrics["aesthetic_auto_targets"] = float(aesthetic_reward(critic, targets[rows]).mean())
+    metrics["similarity"] = float(similarity_reward(rendered, targets).mean())
+    return metrics
+
+
+class RLTrainer(DAPORunTrainer):
+    """DAPO on the compact planner (`GaussianPlanPolicy`), prompted from planner-cache splits."""
+
+    metric_names = ("psnr_auto", "psnr_auto_none", "psnr_style", "psnr_style_none", "psnr_param", "psnr_param_none",
+                    "similarity", "aesthetic_auto", "aesthetic_auto_targets")
+
+    def __init__(self, out: Path, train: dict, validation: dict, planner, renderer, slider_encoder, critic,
+                 config: RLTrainingConfig, distributed: Distributed | None = None) -> None:
+        super().__init__(out, config, distributed)
+        self.train_set, self.validation_set, self.critic = train, validation, critic
+        policy = GaussianPlanPolicy(planner, slider_encoder, renderer, config.initial_std, config.curve_std,
+                                    seed=self.rank_seed())
+        reward = plan_reward_fn(policy, critic, RewardWeights(aesthetic=config.aesthetic_weight),
+                                config.cap_aesthetic_at_target)
+        draw = cache_prompt_sampler(train, self.generator, config.pixels, tuple(config.modes))
+        self.start(policy, reward, compact_dapo_config(**self.dapo_settings()), draw, policy.generator,
+                   {"policy": policy})
+
+    def step_statistics(self) -> dict[str, float]:
+        return {"std_mean": float(self.policy.std().mean().detach())}
+
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """The policy's mean plan on the first `eval_samples` validation samples of each mode."""
-        data, metrics = self.validation_set, {}
-        similarities = []
-        for mode_id, mode in enumerate(MODES):
-            index = (data["mode"] == mode_id).nonzero().flatten()[:self.config.eval_samples]
-            if len(index) == 0:
-                continue
-            prompts = {key: data[key][index] for key in ("features", "text", "mode")}
-            inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
-            latents = self.policy.slider_encoder(params_from_features(self.policy.mean(prompts)))
-            rendered = self.policy.renderer.render_colors(inputs, latents)
-            metrics[f"psnr_{mode}"] = float(psnr_of_colors(rendered, targets).mean())
-            metrics[f"psnr_{mode}_none"] = float(psnr_of_colors(inputs, targets).mean())
-            similarities.append(similarity_reward(rendered, targets))
-            if mode == "auto" and self.critic is not None:
-                metrics["aesthetic_auto"] = float(aesthetic_reward(self.critic, rendered).mean())
-                metrics["aesthetic_auto_targets"] = float(aesthetic_reward(self.critic, targets).mean())
-        metrics["similarity"] = float(torch.cat(similarities).mean())
-        return metrics
+        data = self.validation_set
+        index = torch.cat([(data["mode"] == mode_id).nonzero().flatten()[:self.config.eval_samples]
+                           for mode_id in range(len(MODES))])
+        prompts = {key: data[key][index] for key in ("features", "text", "mode")}
+        inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
+        latents = self.policy.slider_encoder(params_from_features(self.policy.mean(prompts)))
+        rendered = self.policy.renderer.render_colors(inputs, latents)
+        return mode_metrics(rendered, inputs, targets, data["mode"][index], self.critic)
 
     def export_models(self) -> None:
         self.policy.planner.save_pretrained(self.out / "compact_planner")
-
-    def plot(self) -> None:
-        plot_rl_log(self.out, self.metric_names)
 
 
 def plot_rl_log(out: Path, metric_names: tuple[str, ...]) -> None:
@@ -279,33 +339,50 @@ def rank_zero_first(distributed: Distributed, make):
 
 def run_rl(options: dict) -> None:
     """One process of a run from plain options (what a Ray Train worker receives): ``out``,
-    ``photos``, ``data`` (a built dataset, cached into ``cache``, default ``out/cache``), ``models``
-    (a run folder, default the shipped models; its ``compact_planner/`` is the SFT start),
-    ``critic``, ``config`` (`RLTrainingConfig` fields), ``max_seconds``, ``threads``, ``progress``."""
+    ``photos``, ``planner`` (``compact``, the default, or ``vlm``), ``models`` (a run folder, default
+    the shipped models: its ``renderer/``, and for the compact planner its ``compact_planner/``, the
+    SFT start), ``critic``, ``config`` (`RLTrainingConfig` or `vlm_rl.VLMRLTrainingConfig` fields),
+    ``max_seconds``, ``threads``, ``progress``. Compact: ``data`` (a built dataset, cached into
+    ``cache``, default ``out/cache``). VLM: ``checkpoint`` (a saved VLM planner, the start), ``data``
+    (its splits are the prompts, rendered from ``photos``), ``device`` and ``dtype`` (`vlm_rl.load_start`)."""
     from ..weights import load_models
-    from .planner import build_planner_cache
 
     torch.set_num_threads(options.get("threads", 1))
     out = Path(options["out"])
     photos = Path(options["photos"])
-    cache = Path(options["cache"]) if options.get("cache") else out / "cache"
     progress = options.get("progress", True)
     distributed = Distributed.current()
+    critic_dir = Path(options["critic"]) if options.get("critic") else None
+    models = Path(options["models"]) if options.get("models") else None
+    renderer_run = models if models and (models / "renderer").is_dir() else None
+    if options.get("planner", "compact") == "vlm":
+        from .vlm_rl import VLMRLTrainingConfig, load_start, train_vlm_rl
+
+        if not (options.get("checkpoint") and options.get("data")):
+            raise VeraRetouchError("the VLM planner's RL run needs a checkpoint (a saved VLM planner) and data (a dataset)")
+        config = VLMRLTrainingConfig(**options.get("config", {}))
+        renderer = load_models(renderer_run, "renderer")[0]
+        planner = load_start(Path(options["checkpoint"]), renderer, config, options.get("device"), options.get("dtype"))
+        critic = rank_zero_first(distributed, lambda: load_or_train_critic(critic_dir, photos, out))
+        train_vlm_rl(out, Path(options["data"]), photos, planner, renderer, critic, config,
+                     options.get("max_seconds"), progress)
+        return
+    from .planner import build_planner_cache
+
+    cache = Path(options["cache"]) if options.get("cache") else out / "cache"
     if options.get("data"):
         rank_zero_first(distributed, lambda: build_planner_cache(Path(options["data"]), photos, cache,
                                                                  progress=progress and distributed.rank == 0))
-    critic_dir = Path(options["critic"]) if options.get("critic") else None
     critic = rank_zero_first(distributed, lambda: load_or_train_critic(critic_dir, photos, out))
-    models = Path(options["models"]) if options.get("models") else None
     planner = load_models(models if models and (models / "compact_planner").is_dir() else None, "compact_planner")[0]
-    renderer, slider_encoder = load_models(models if models and (models / "renderer").is_dir() else None,
-                                           "renderer", "slider_encoder")
+    renderer, slider_encoder = load_models(renderer_run, "renderer", "slider_encoder")
     config = RLTrainingConfig(**options.get("config", {}))
     train_rl(out, cache, planner, renderer, slider_encoder, critic, config, options.get("max_seconds"), progress)
 
 
 def run_rl_on_ray(options: dict, workers: int, address: str | None = None) -> None:
-    """`run_rl` on ``workers`` Ray Train workers (CPU, gloo), on a local Ray or the cluster at ``address``."""
+    """`run_rl` on ``workers`` Ray Train workers (CPU, gloo), on a local Ray or the cluster at ``address``
+    (the VLM planner too runs on the workers' CPUs: GPU workers are not wired up)."""
     import ray
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer

@@ -89,15 +89,17 @@ class VLMPlanPolicy(nn.Module):
         return (torch.arange(width)[None] < torch.tensor(owned)[:, None]).float()
 
     @torch.no_grad()
-    def sample(self, prompts: dict, group_size: int) -> Rollouts:
-        """``group_size`` answers per prompt at temperature 1; actions are their token ids ``(N, T)``."""
+    def sample(self, prompts: dict, group_size: int, greedy: bool = False) -> Rollouts:
+        """``group_size`` answers per prompt at temperature 1 (``greedy``: the most likely answer, for
+        evaluation); actions are their token ids ``(N, T)``."""
         images = prompts["images"].repeat_interleave(group_size, dim=0)
         texts = [text for text in prompts["prompts"] for _ in range(group_size)]
         inputs, _ = self.planner.encode(images, texts)
         tokenizer = self.planner.processor.tokenizer
+        sampling = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
         sequences = self.planner.model.generate(
-            **inputs, max_new_tokens=self.max_new_tokens, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
-            pad_token_id=tokenizer.pad_token_id, suppress_tokens=self.planner.placeholder_ids())
+            **inputs, max_new_tokens=self.max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+            suppress_tokens=self.planner.placeholder_ids(), **sampling)
         answers, owned = self._answers(sequences[:, inputs["input_ids"].shape[1]:])
         logprobs, latents = self._teacher_forced(images, texts, answers)
         ids = torch.full(logprobs.shape, tokenizer.pad_token_id, dtype=torch.long)
