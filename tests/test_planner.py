@@ -560,8 +560,8 @@ def test_planner_training_writes_its_outputs_and_resumes(cached, tmp_path):
         assert torch.allclose(loaded(data["features"], data["text"], data["mode"]), expected, atol=1e-6)
     assert second.planner.config.mode_scales == (1.0, 1.0, 1.0), "training goes on unscaled"
     calibration = json.loads((tmp_path / "calibration.json").read_text())
-    for mode, scale in calibration["mode_scales"].items():
-        curve = calibration["validation_psnr_by_scale"][mode]
+    for mode, curve in calibration["validation_psnr_by_scale"].items():
+        scale = calibration["mode_scales"][mode]
         assert curve[str(scale)] == max(curve.values()), "the kept scale is the best on the validation samples"
 
 
@@ -607,8 +607,13 @@ def test_calibration_shrinks_a_wrong_plan_to_nothing_and_keeps_a_right_one():
     modes = torch.tensor([MODES.index("auto")] * 3 + [MODES.index("param")] * 3)
     data = {"features": torch.rand(6, planner.config.image_features), "text": torch.zeros(6, TEXT_DIM), "mode": modes,
             "input_colors": colors, "target_colors": torch.cat([colors[:3], brighter[3:]])}
-    curves = calibrate_mode_scales(planner, data, renderer, slider_encoder)
+    curves = calibrate_mode_scales(planner, data, renderer, slider_encoder, modes=MODES)
     scales = dict(zip(MODES, planner.config.mode_scales))
     assert scales["auto"] == 0.0, "the auto targets are the inputs: any brightening is wrong"
     assert scales["param"] == 1.0 and curves["param"][1.0] > curves["param"][0.5] > curves["param"][0.0]
     assert scales["style"] == 1.0, "a mode without samples keeps its full plan"
+    with torch.no_grad():
+        planner.head.bias.mul_(-1.0)  # now always "-0.8 EV": the param targets want the opposite
+    assert set(calibrate_mode_scales(planner, data, renderer, slider_encoder)) == {"auto"}
+    assert dict(zip(MODES, planner.config.mode_scales)) == {"auto": 0.0, "style": 1.0, "param": 1.0}, \
+        "by default only auto mode is calibrated: style and param requests ask for an edit"

@@ -206,18 +206,23 @@ SCALE_GRID = tuple(step / 10 for step in range(13))
 
 @torch.no_grad()
 def calibrate_mode_scales(planner: CompactPlanner, data: dict, renderer: RetouchRenderer,
-                          slider_encoder: SliderEncoder, grid: tuple[float, ...] = SCALE_GRID) -> dict:
-    """Set ``planner.config.mode_scales`` to the scale in ``grid`` with the best mean PSNR per mode on
-    ``data`` (validation samples: photos not trained on); returns ``{mode: {scale: PSNR dB}}``.
+                          slider_encoder: SliderEncoder, grid: tuple[float, ...] = SCALE_GRID,
+                          modes: tuple[str, ...] = ("auto",)) -> dict:
+    """Set ``planner.config.mode_scales`` of ``modes`` to the scale in ``grid`` with the best mean PSNR
+    on ``data`` (validation samples: photos not trained on), the other modes to 1; returns
+    ``{mode: {scale: PSNR dB}}``.
 
     Shrinking a plan towards the identity is the classic answer to a regressor that is over-confident
     out of distribution: when the planner's plans for unseen photos are partly wrong, part of the plan
-    can score better than all of it (or none of it)."""
+    can score better than all of it (or none of it). Only auto mode by default: there "leave it as it
+    is" is a legitimate answer, while style and param requests ask for an edit."""
     planner.eval()
     planner.config.mode_scales = (1.0,) * len(MODES)
     curves = {}
     for mode_id, mode in enumerate(MODES):
         index = (data["mode"] == mode_id).nonzero().flatten()
+        if mode not in modes:
+            continue
         if len(index) == 0:
             continue
         raw = planner(data["features"][index], data["text"][index], data["mode"][index])
