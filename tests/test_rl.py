@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -88,7 +89,11 @@ def test_a_run_logs_plots_and_exports_a_planner(tmp_path, splits, critic_dir):
     steps = list(csv.DictReader(open(tmp_path / "rl" / "steps.csv")))
     assert [int(row["step"]) for row in steps] == [1, 2, 3, 4]
     evaluations = list(csv.DictReader(open(tmp_path / "rl" / "log.csv")))
-    assert [int(row["step"]) for row in evaluations] == [2, 4]
+    assert [int(row["step"]) for row in evaluations] == [0, 2, 4], "the SFT start is evaluated first"
+    best = json.loads((tmp_path / "rl" / "best" / "best.json").read_text())
+    assert abs(best["value"] - max(float(row["psnr_auto"]) for row in evaluations)) < 0.01  # the log rounds
+    assert best["step"] == int(max(evaluations, key=lambda row: float(row["psnr_auto"]))["step"])
+    assert (tmp_path / "rl" / "best" / "compact_planner" / "model.safetensors").is_file()
     assert float(evaluations[-1]["psnr_auto"]) > 0 and 0 < float(evaluations[-1]["aesthetic_auto"]) < 1
     exported = CompactPlanner.from_pretrained(tmp_path / "rl" / "compact_planner")
     changed = [name for name, value in exported.state_dict().items() if not torch.equal(value, start[name])]

@@ -441,7 +441,8 @@ def test_rl_trainer_trains_checkpoints_trainable_weights_resumes_and_exports(che
     steps = list(csv.DictReader(open(out / "steps.csv")))
     assert [int(row["step"]) for row in steps] == [1, 2] and all(float(row["mean_length"]) <= 6 for row in steps)
     log = list(csv.DictReader(open(out / "log.csv")))
-    assert [int(row["step"]) for row in log] == [1, 2]
+    assert [int(row["step"]) for row in log] == [0, 1, 2], "the start is evaluated first"
+    assert (out / "best" / "vlm_planner").is_dir() and json.loads((out / "best" / "best.json").read_text())["step"] in (0, 1, 2)
     assert float(log[-1]["similarity"]) > 0 and float(log[-1]["format"]) == 0.0  # random weights never format
     saved = torch.load(out / "checkpoint.pt", weights_only=False)["policy"]
     assert any("lora_B" in name for name in saved) and any("embed_tokens" in name for name in saved)

@@ -70,6 +70,8 @@ class ResumableTrainer:
     step = 0
     writes = True
     """False in the processes of a distributed run that must not write files (all but rank 0)."""
+    evaluate_at_start = False
+    """Log an evaluation at step 0 (fine-tuning runs: the model they start from is the baseline)."""
 
     def training_loss(self) -> torch.Tensor:
         raise NotImplementedError
@@ -100,6 +102,9 @@ class ResumableTrainer:
 
     def load_extra_state(self, state: dict) -> None:
         """Restore what `extra_state` saved."""
+
+    def on_evaluation(self, metrics: dict[str, float]) -> None:
+        """Called after each logged evaluation, in every process (e.g. to keep the best model so far)."""
 
     # ------------------------------------------------------------------ state
     def save_checkpoint(self) -> None:
@@ -146,10 +151,14 @@ class ResumableTrainer:
 
             def log_metrics() -> None:
                 metrics = self.evaluate()
-                log.writerow([self.step, f"{running:.6f}", f"{self.optimizer.param_groups[0]['lr']:.2e}",
-                              f"{time.perf_counter() - started:.1f}",
+                log.writerow([self.step, f"{float('nan') if running is None else running:.6f}",
+                              f"{self.optimizer.param_groups[0]['lr']:.2e}", f"{time.perf_counter() - started:.1f}",
                               *(f"{metrics.get(name, float('nan')):.2f}" for name in self.metric_names)])
                 handle.flush()
+                self.on_evaluation(metrics)
+
+            if self.evaluate_at_start and self.step == 0:
+                log_metrics()
 
             while self.keep_going(self.step < stop and (max_seconds is None or time.perf_counter() - started < max_seconds)):
                 loss = self.train_step()

@@ -19,6 +19,7 @@ without exchanging gradients. Only rank 0 writes files.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,10 @@ class DAPORunConfig(ScheduleConfig):
     modes: tuple[str, ...] = MODES
     aesthetic_weight: float = 0.2
     cap_aesthetic_at_target: bool = True
+    keep_best: str | None = "psnr_auto"
+    """Validation metric (higher is better) whose best value keeps a copy of the policy in
+    ``OUT/best/`` (with ``best.json``), the run's start included: RL on few photos can overfit them
+    while the validation photos get worse, so the best step, not the last, is the one to use."""
 
 
 @dataclass
@@ -126,6 +131,8 @@ class DAPORunTrainer(ResumableTrainer):
 
     description = "train rl"
     step_fields = STEP_FIELDS
+    evaluate_at_start = True
+    best_value: float | None = None
 
     def __init__(self, out: Path, config: DAPORunConfig, distributed: Distributed | None = None) -> None:
         self.out, self.config = Path(out), config
@@ -159,12 +166,33 @@ class DAPORunTrainer(ResumableTrainer):
         self.resume()
 
     def extra_state(self) -> dict:
-        return {"dapo": self.dapo.state_dict(), "policy_generator": self.sampling.get_state()}
+        return {"dapo": self.dapo.state_dict(), "policy_generator": self.sampling.get_state(),
+                "best_value": self.best_value}
 
     def load_extra_state(self, state: dict) -> None:
         if state:
             self.dapo.load_state_dict(state["dapo"])
             self.sampling.set_state(state["policy_generator"])
+            self.best_value = state.get("best_value")
+
+    def save_policy(self, folder: Path) -> None:
+        """Write the policy's planner (safetensors) into ``folder``."""
+        raise NotImplementedError
+
+    def export_models(self) -> None:
+        self.save_policy(self.out)
+
+    def on_evaluation(self, metrics: dict[str, float]) -> None:
+        """Keep the policy of the best ``keep_best`` value so far in ``OUT/best/``."""
+        name = self.config.keep_best
+        value = metrics.get(name) if name else None
+        if value is None or (self.best_value is not None and value <= self.best_value):
+            return
+        self.best_value = value
+        if self.writes:
+            self.save_policy(self.out / "best")
+            (self.out / "best" / "best.json").write_text(json.dumps(
+                {"step": self.step, "metric": name, "value": value, "metrics": metrics}, indent=2) + "\n")
 
     def resume(self) -> bool:
         """Every process loads rank 0's checkpoint; the sampling streams are then re-seeded per rank
@@ -257,8 +285,8 @@ class RLTrainer(DAPORunTrainer):
         rendered = self.policy.renderer.render_colors(inputs, latents)
         return mode_metrics(rendered, inputs, targets, data["mode"][index], self.critic)
 
-    def export_models(self) -> None:
-        self.policy.planner.save_pretrained(self.out / "compact_planner")
+    def save_policy(self, folder: Path) -> None:
+        self.policy.planner.save_pretrained(folder / "compact_planner")
 
 
 def plot_rl_log(out: Path, metric_names: tuple[str, ...]) -> None:

@@ -178,8 +178,8 @@ class VLMRLTrainer(DAPORunTrainer):
         metrics["reward"] = float(joined["reward"].mean())
         return metrics
 
-    def export_models(self) -> None:
-        self.policy.planner.save_pretrained(self.out / "vlm_planner")
+    def save_policy(self, folder: Path) -> None:
+        self.policy.planner.save_pretrained(folder / "vlm_planner")
 
 
 def load_start(checkpoint: Path, renderer: RetouchRenderer, config: VLMRLTrainingConfig, device: str | None = None,
