@@ -57,7 +57,7 @@ def dataset_rows(pipelines: dict, data: Path, subset: str, limit: int, side: int
             results[name] = pipeline.plan(planner_copy(source, PLANNER_SIDE), subset, instruction).apply_tensor(source)
         for name, image in results.items():
             metrics = evaluate_pair(image.clamp(0, 1), target)
-            metrics["aesthetic"] = float(critic.reward(image.clamp(0, 1))[0])
+            metrics["aesthetic"] = float(critic.reward(image.clamp(0, 1))[0].detach())
             for key, value in metrics.items():
                 rows[name].setdefault(key, []).append(min(value, 100.0))
         photos.append(recipe.photo)
