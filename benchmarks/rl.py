@@ -53,7 +53,7 @@ def dataset_rows(pipelines: dict, data: Path, subset: str, limit: int, side: int
         source, target = render_pair(recipe, cache[recipe.photo], side)
         results = {"none": source}
         for name, pipeline in pipelines.items():
-            instruction = record.get("instruction") if subset == "style" else None
+            instruction = None if subset == "auto" else record.get("instruction")
             results[name] = pipeline.plan(planner_copy(source, PLANNER_SIDE), subset, instruction).apply_tensor(source)
         for name, image in results.items():
             metrics = evaluate_pair(image.clamp(0, 1), target)

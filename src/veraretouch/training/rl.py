@@ -72,8 +72,11 @@ class RLTrainingConfig(DAPORunConfig):
     pixels: int = 256
     initial_std: float = 0.05
     curve_std: float = 0.01
-    eval_samples: int = 256
-    """Validation samples per mode scored at each evaluation (the first ones: the same every time)."""
+    eval_samples: int | None = None
+    """Validation samples per mode scored at each evaluation, evenly spaced over the split (the same
+    every time); None scores them all. The first 256 of data v1's auto samples came from one or two
+    of its three validation photos: choosing the best step on them picked a planner that was +2.3 dB
+    there, +0.7 dB on the whole split and no better on the test photos."""
 
 
 @dataclass
@@ -252,6 +255,15 @@ def mode_metrics(rendered: torch.Tensor, inputs: torch.Tensor, targets: torch.Te
     return metrics
 
 
+def spread(count: int, wanted: int | None) -> torch.Tensor:
+    """``wanted`` positions spread evenly over ``range(count)`` (all of them when fewer, or when
+    ``wanted`` is None): samples of a split come photo by photo, so the first ones would be a few
+    photos, not the split."""
+    if wanted is None or count <= wanted:
+        return torch.arange(count)
+    return torch.linspace(0, count - 1, wanted).round().long()
+
+
 class RLTrainer(DAPORunTrainer):
     """DAPO on the compact planner (`GaussianPlanPolicy`), prompted from planner-cache splits."""
 
@@ -275,10 +287,10 @@ class RLTrainer(DAPORunTrainer):
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """The policy's mean plan on the first `eval_samples` validation samples of each mode."""
+        """The policy's mean plan on `eval_samples` validation samples of each mode (`spread`)."""
         data = self.validation_set
-        index = torch.cat([(data["mode"] == mode_id).nonzero().flatten()[:self.config.eval_samples]
-                           for mode_id in range(len(MODES))])
+        rows = [(data["mode"] == mode_id).nonzero().flatten() for mode_id in range(len(MODES))]
+        index = torch.cat([row[spread(len(row), self.config.eval_samples)] for row in rows])
         prompts = {key: data[key][index] for key in ("features", "text", "mode")}
         inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
         latents = self.policy.slider_encoder(params_from_features(self.policy.mean(prompts)))

@@ -44,7 +44,7 @@ from ..planner.vlm import VLMPlanner
 from ..renderer import RetouchRenderer
 from .dapo import DAPOConfig
 from .rewards import RewardWeights, format_rewards
-from .rl import STEP_FIELDS, DAPORunConfig, DAPORunTrainer, Distributed, mode_metrics
+from .rl import STEP_FIELDS, DAPORunConfig, DAPORunTrainer, Distributed, mode_metrics, spread
 from .vlm import VLMTrainingConfig, prepare_for_training
 from .vlm_policy import VLMPlanPolicy, vlm_prompts, vlm_reward_fn
 
@@ -114,13 +114,6 @@ def square_sample(sample: dict, side: int) -> dict:
     return {**sample, "input": square(sample["input"], side), "target": square(sample["target"], side)}
 
 
-def spread(count: int, wanted: int) -> list[int]:
-    """``wanted`` indices spread evenly over ``range(count)`` (all of them when fewer)."""
-    if count <= wanted:
-        return list(range(count))
-    return [round(index * (count - 1) / max(wanted - 1, 1)) for index in range(wanted)]
-
-
 class VLMRLTrainer(DAPORunTrainer):
     """DAPO on a `VLMPlanner` (see the module doc). ``train`` and ``validation`` are indexable sample
     sources (`data.loader.IndexedRetouchDataset`, or lists of `RetouchDataset`-style dicts) of the
@@ -137,7 +130,7 @@ class VLMRLTrainer(DAPORunTrainer):
             raise VeraRetouchError(f"no training samples of modes {', '.join(config.modes)}")
         self.train_set, self.critic = train, critic
         self.validation_set = [square_sample(validation[index], config.side)
-                               for index in spread(len(validation), config.eval_samples)]
+                               for index in spread(len(validation), config.eval_samples).tolist()]
         groups = prepare_for_training(planner, VLMTrainingConfig(
             lora_rank=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.0, weight_decay=config.weight_decay))
         planner.head.requires_grad_(False)  # not a policy parameter: DAPO's loss is on the tokens' log-probs
