@@ -55,8 +55,7 @@ def main() -> int:
         print(f"\ninput:   {sample}\nauto:    {auto_dir / 'coffee.jpg'} (plan, explanation: {auto_dir / 'coffee.plan.json'};"
               f" exports: coffee.cube, coffee.xmp)\nparam:   {param_dir / 'coffee.jpg'} (exports: "
               f"{param_dir / 'coffee.cube'} 3D LUT, {param_dir / 'coffee.xmp'} Lightroom preset)")
-        print("
-next: `make serve` opens the web app (your own photos, every mode, sliders to nudge); "
+        print("\nnext: `make serve` opens the web app (your own photos, every mode, sliders to nudge); "
               "docs/api.md for Python")
     return code
 
