@@ -24,7 +24,9 @@ import numpy as np
 import onnxruntime
 import torch
 
-from veraretouch.export.onnx import GRAPHS, export_onnx, ort_session
+from veraretouch.export.graphs import GRAPHS
+from veraretouch.export.onnx import export_onnx
+from veraretouch.export.support import ort_session
 from veraretouch.lut import apply_lut
 from veraretouch.planner.features import image_features
 from veraretouch.weights import MODEL_NAMES, load_models
