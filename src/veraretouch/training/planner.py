@@ -131,6 +131,8 @@ class PlannerTrainingConfig(ScheduleConfig):
     blocks: int = 1
     dropout: float = 0.3
     feature_groups: tuple[str, ...] = ROBUST_FEATURES
+    direction_samples: int = 0
+    """Style samples of plain-direction requests added to the training set (`data.directions`)."""
 
 
 class PlannerTrainer(ResumableTrainer):
@@ -239,11 +241,39 @@ def psnr_of_colors(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return psnr(colors_as_images(predicted), colors_as_images(target)).clamp(max=100.0)
 
 
+def with_direction_samples(train: dict, count: int, slider_encoder: SliderEncoder, cache_dir: Path,
+                           embedder: InstructionEmbedder, seed: int = 0) -> dict:
+    """``train`` plus ``count`` style samples of plain-direction requests (`data.directions`): the
+    image features and colours of random training inputs, the request's embedding, and as labels
+    the move's plan features, latents and the input colours rendered by the operators."""
+    from ..data.directions import direction_plans
+    from ..operators import render
+
+    generator = torch.Generator().manual_seed(seed)
+    texts, params = direction_plans(count, generator)
+    rows = torch.randint(0, len(train["mode"]), (count,), generator=generator)
+    inputs = train["input_colors"][rows]
+    with torch.no_grad():
+        targets = render(colors_as_images(inputs.float()), params)[..., 0].transpose(1, 2).clamp(0, 1)
+        latents = slider_encoder(params)
+    extra = {"features": train["features"][rows], "input_colors": inputs, "target_colors": targets.to(inputs.dtype),
+             "plan_features": flat_features(params.double()).float(), "latents": latents,
+             "mode": torch.full((count,), MODES.index("style")), "text": cached_embeddings(cache_dir, texts, embedder)}
+    merged = {key: torch.cat([train[key], extra[key]]) for key in (*CACHE_FIELDS, "text")}
+    merged["texts"] = train["texts"] + texts
+    merged["records"] = train["records"] + [{"key": f"direction-{i}", "subset": "style", "kinds": [], "preset": None}
+                                            for i in range(count)]
+    return merged
+
+
 def train_planner(out: Path, cache_dir: Path, renderer: RetouchRenderer, slider_encoder: SliderEncoder,
                   config: PlannerTrainingConfig, max_seconds: float | None = None,
                   progress: bool = True) -> PlannerTrainer:
     embedder = InstructionEmbedder()
     train = load_planner_cache(cache_dir, "train", embedder)
+    if config.direction_samples:
+        train = with_direction_samples(train, config.direction_samples, slider_encoder, cache_dir, embedder,
+                                       config.seed)
     validation = load_planner_cache(cache_dir, "validation", embedder)
     trainer = PlannerTrainer(out, train, validation, renderer, slider_encoder, config)
     trainer.train(progress=progress, max_seconds=max_seconds)
