@@ -617,3 +617,31 @@ def test_calibration_shrinks_a_wrong_plan_to_nothing_and_keeps_a_right_one():
     assert set(calibrate_mode_scales(planner, data, renderer, slider_encoder)) == {"auto"}
     assert dict(zip(MODES, planner.config.mode_scales)) == {"auto": 0.0, "style": 1.0, "param": 1.0}, \
         "by default only auto mode is calibrated: style and param requests ask for an edit"
+
+
+def test_direction_requests_move_their_sliders_within_range():
+    from veraretouch.data.directions import DIRECTIONS, direction_plans
+
+    texts, params = direction_plans(400, torch.Generator().manual_seed(0))
+    assert params.shape == (400, default_params(1).shape[1]) and len(set(texts)) > 40
+    by_text = {phrase: moves for phrasings, moves in DIRECTIONS for phrase in phrasings}
+    defaults = default_params(1)[0]
+    for text, plan in zip(texts, params):
+        moves = by_text[text]
+        for name, (low, high) in moves.items():
+            assert low <= float(plan[param_index(name)]) <= high, (text, name)
+        untouched = [i for i, spec in enumerate(SCALARS) if spec.name not in moves]
+        assert torch.equal(plan[untouched], defaults[untouched]), f"{text!r} moves only its own sliders"
+
+
+def test_direction_samples_join_the_training_set_with_rendered_targets(cached, cache, embedder):
+    from veraretouch.training.planner import with_direction_samples
+    from veraretouch.weights import load_models
+
+    train = cached["train"]
+    _, slider_encoder = load_models(None, "renderer", "slider_encoder")
+    merged = with_direction_samples(train, 6, slider_encoder, cache, embedder)
+    count = len(train["mode"])
+    assert len(merged["mode"]) == count + 6 and (merged["mode"][count:] == MODES.index("style")).all()
+    assert len(merged["texts"]) == len(merged["records"]) == count + 6
+    assert merged["text"][count:].abs().sum() > 0 and merged["target_colors"].shape[1:] == train["target_colors"].shape[1:]
