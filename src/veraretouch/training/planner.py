@@ -131,8 +131,10 @@ class PlannerTrainingConfig(ScheduleConfig):
     blocks: int = 1
     dropout: float = 0.3
     feature_groups: tuple[str, ...] = ROBUST_FEATURES
-    direction_samples: int = 0
-    """Style samples of plain-direction requests added to the training set (`data.directions`)."""
+    direction_samples: int = 4000
+    """Style samples of plain-direction requests added to the training set (`data.directions`). On
+    data v1 they took the instruction suite from 19 to 27 of 32 phrasings moved the right way, with
+    held-out preset looks about as close as before (ΔE00 -12 % vs -13 %; docs/model-card-planner.md)."""
 
 
 class PlannerTrainer(ResumableTrainer):
