@@ -35,6 +35,7 @@ from ..planner.features import FEATURE_SIDE, image_features
 from ..planner.text import TEXT_DIM, InstructionEmbedder
 from ..renderer import RetouchRenderer
 from .loop import ResumableTrainer, ScheduleConfig, colors_as_images
+from .rewards import aesthetic_reward, similarity_reward
 
 PIXELS = 1024
 """Colour pairs cached per sample for the image loss (the renderer is pointwise: pairs suffice)."""
@@ -181,17 +182,9 @@ class PlannerTrainer(ResumableTrainer):
     def evaluate(self) -> dict[str, float]:
         self.planner.eval()
         data = self.validation_set
-        metrics = {}
-        for mode_id, mode in enumerate(MODES):
-            index = (data["mode"] == mode_id).nonzero().flatten()
-            if len(index) == 0:
-                continue
-            _, latents = self.predict(data, index)
-            inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
-            rendered = self.renderer.render_colors(inputs, latents)
-            metrics[f"psnr_{mode}"] = float(psnr_of_colors(rendered, targets).mean())
-            metrics[f"psnr_{mode}_none"] = float(psnr_of_colors(inputs, targets).mean())
-        return metrics
+        _, latents = self.predict(data, torch.arange(len(data["mode"])))
+        inputs, targets = data["input_colors"].float(), data["target_colors"].float()
+        return mode_metrics(self.renderer.render_colors(inputs, latents), inputs, targets, data["mode"])
 
     def export_models(self) -> None:
         """The planner with its plan scales calibrated on the validation samples (a copy: training
@@ -225,9 +218,7 @@ def calibrate_mode_scales(planner: CompactPlanner, data: dict, renderer: Retouch
     curves = {}
     for mode_id, mode in enumerate(MODES):
         index = (data["mode"] == mode_id).nonzero().flatten()
-        if mode not in modes:
-            continue
-        if len(index) == 0:
+        if mode not in modes or len(index) == 0:
             continue
         raw = planner(data["features"][index], data["text"][index], data["mode"][index])
         inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
@@ -236,6 +227,29 @@ def calibrate_mode_scales(planner: CompactPlanner, data: dict, renderer: Retouch
     planner.config.mode_scales = tuple(max(curves[mode], key=curves[mode].get) if mode in curves else 1.0
                                        for mode in MODES)
     return curves
+
+
+def mode_metrics(rendered: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, modes: torch.Tensor,
+                 critic=None) -> dict[str, float]:
+    """Scores of renders (images ``(B, 3, H, W)`` or colour sets ``(B, N, 3)``) against their targets:
+    mean PSNR per mode (``psnr_<mode>``) and of the inputs (``psnr_<mode>_none``, no edit), mean
+    similarity, and with a critic in auto mode its reward of the renders and of the targets."""
+    def images(batch: torch.Tensor) -> torch.Tensor:
+        return batch.float() if batch.dim() == 4 else colors_as_images(batch.float())
+
+    rendered, inputs, targets = images(rendered), images(inputs), images(targets)
+    metrics = {}
+    for mode_id, mode in enumerate(MODES):
+        rows = modes == mode_id
+        if not rows.any():
+            continue
+        metrics[f"psnr_{mode}"] = float(psnr(rendered[rows], targets[rows]).clamp(max=100.0).mean())
+        metrics[f"psnr_{mode}_none"] = float(psnr(inputs[rows], targets[rows]).clamp(max=100.0).mean())
+        if mode == "auto" and critic is not None:
+            metrics["aesthetic_auto"] = float(aesthetic_reward(critic, rendered[rows]).mean())
+            metrics["aesthetic_auto_targets"] = float(aesthetic_reward(critic, targets[rows]).mean())
+    metrics["similarity"] = float(similarity_reward(rendered, targets).mean())
+    return metrics
 
 
 def psnr_of_colors(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -28,12 +28,12 @@ import torch
 
 from ..encoders.slider import params_from_features
 from ..errors import VeraRetouchError
-from ..evaluation import psnr
 from ..planner.base import MODES
 from .dapo import DAPOTrainer, SampledBatch, concat, concat_rollouts
-from .loop import ResumableTrainer, ScheduleConfig, colors_as_images
+from .loop import ResumableTrainer, ScheduleConfig
+from .planner import mode_metrics
 from .policies import GaussianPlanPolicy, cache_prompt_sampler, compact_dapo_config, plan_reward_fn
-from .rewards import RewardWeights, aesthetic_reward, similarity_reward
+from .rewards import RewardWeights
 
 STEP_FIELDS = ("step", "reward_mean", "kept_reward_mean", "kept_fraction", "draws", "loss", "approx_kl",
                "clip_high_fraction", "clip_low_fraction", "grad_norm", "std_mean", "learning_rate")
@@ -230,29 +230,6 @@ class DAPORunTrainer(ResumableTrainer):
 
     def plot(self) -> None:
         plot_rl_log(self.out, self.metric_names)
-
-
-def mode_metrics(rendered: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, modes: torch.Tensor,
-                 critic=None) -> dict[str, float]:
-    """Scores of renders (images ``(B, 3, H, W)`` or colour sets ``(B, N, 3)``) against their targets:
-    mean PSNR per mode (``psnr_<mode>``) and of the inputs (``psnr_<mode>_none``, no edit), mean
-    similarity, and with a critic in auto mode its reward of the renders and of the targets."""
-    def images(batch: torch.Tensor) -> torch.Tensor:
-        return batch.float() if batch.dim() == 4 else colors_as_images(batch.float())
-
-    rendered, inputs, targets = images(rendered), images(inputs), images(targets)
-    metrics = {}
-    for mode_id, mode in enumerate(MODES):
-        rows = modes == mode_id
-        if not rows.any():
-            continue
-        metrics[f"psnr_{mode}"] = float(psnr(rendered[rows], targets[rows]).clamp(max=100.0).mean())
-        metrics[f"psnr_{mode}_none"] = float(psnr(inputs[rows], targets[rows]).clamp(max=100.0).mean())
-        if mode == "auto" and critic is not None:
-            metrics["aesthetic_auto"] = float(aesthetic_reward(critic, rendered[rows]).mean())
-            metrics["aesthetic_auto_targets"] = float(aesthetic_reward(critic, targets[rows]).mean())
-    metrics["similarity"] = float(similarity_reward(rendered, targets).mean())
-    return metrics
 
 
 def spread(count: int, wanted: int | None) -> torch.Tensor:

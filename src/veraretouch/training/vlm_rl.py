@@ -44,7 +44,8 @@ from ..planner.vlm import VLMPlanner
 from ..renderer import RetouchRenderer
 from .dapo import DAPOConfig
 from .rewards import RewardWeights, format_rewards
-from .rl import STEP_FIELDS, DAPORunConfig, DAPORunTrainer, Distributed, mode_metrics, spread
+from .planner import mode_metrics
+from .rl import STEP_FIELDS, DAPORunConfig, DAPORunTrainer, Distributed, spread
 from .vlm import VLMTrainingConfig, prepare_for_training
 from .vlm_policy import VLMPlanPolicy, vlm_prompts, vlm_reward_fn
 
