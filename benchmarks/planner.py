@@ -99,13 +99,20 @@ def test_samples(data: Path, subset: str, limit: int) -> list[dict]:
     return records[::step][:limit]
 
 
-def dataset_section(pipeline, data: Path, subset: str, limit: int, side: int, with_baselines: bool):
-    rows, checked, cache = [], [], {}
+def test_pairs(data: Path, subset: str, limit: int, side: int):
+    """``(record, photo name, source, target)`` of the test split's ``subset`` samples at ``side``
+    (each photo loaded once, while its samples come)."""
+    cache = {}
     for record in test_samples(data, subset, limit):
         recipe = Recipe.from_json(record)
         if recipe.photo not in cache:
             cache = {recipe.photo: load_photo(PHOTOS / recipe.photo, 2 * side)}
-        source, target = render_pair(recipe, cache[recipe.photo], side)
+        yield (record, recipe.photo, *render_pair(recipe, cache[recipe.photo], side))
+
+
+def dataset_section(pipeline, data: Path, subset: str, limit: int, side: int, with_baselines: bool):
+    rows, checked = [], []
+    for record, _, source, target in test_pairs(data, subset, limit, side):
         planned = pipeline.plan(planner_copy(source, PLANNER_SIDE), subset, record.get("instruction") if subset == "style" else None)
         checked.append(not planned.explanation.contradictions)
         methods = {"ours": planned.apply_tensor(source), "none": source}

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from planner import PHOTOS, SUITE, statistic, test_samples  # noqa: E402  (the planner benchmark's sets)
+from planner import PHOTOS, SUITE, statistic, test_pairs  # noqa: E402  (the planner benchmark's sets)
 
-from veraretouch.data.samples import Recipe, render_pair, split_of  # noqa: E402
+from veraretouch.data.samples import split_of  # noqa: E402
 from veraretouch.data.shards import load_photo  # noqa: E402
 from veraretouch.evaluation.aesthetic import AestheticCritic  # noqa: E402
 from veraretouch.evaluation.bootstrap import paired_bootstrap  # noqa: E402
@@ -45,12 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def dataset_rows(pipelines: dict, data: Path, subset: str, limit: int, side: int, critic) -> tuple[dict, list[str]]:
     """Per-sample metrics of each planner (and doing nothing) on the test split's ``subset`` samples."""
     rows: dict[str, dict[str, list[float]]] = {name: {} for name in [*pipelines, "none"]}
-    photos, cache = [], {}
-    for record in test_samples(data, subset, limit):
-        recipe = Recipe.from_json(record)
-        if recipe.photo not in cache:
-            cache = {recipe.photo: load_photo(PHOTOS / recipe.photo, 2 * side)}
-        source, target = render_pair(recipe, cache[recipe.photo], side)
+    photos = []
+    for record, photo, source, target in test_pairs(data, subset, limit, side):
         results = {"none": source}
         for name, pipeline in pipelines.items():
             instruction = None if subset == "auto" else record.get("instruction")
@@ -60,7 +56,7 @@ def dataset_rows(pipelines: dict, data: Path, subset: str, limit: int, side: int
             metrics["aesthetic"] = float(critic.reward(image.clamp(0, 1))[0].detach())
             for key, value in metrics.items():
                 rows[name].setdefault(key, []).append(min(value, 100.0))
-        photos.append(recipe.photo)
+        photos.append(photo)
     return rows, photos
 
 
