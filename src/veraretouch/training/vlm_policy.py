@@ -71,9 +71,15 @@ class VLMPlanPolicy(nn.Module):
                 owned.append(len(written) + 1)
         return answers, owned
 
-    def _teacher_forced(self, images: torch.Tensor, prompts: list[str], answers: list[list[int]]):
-        """One pass over prompt + answer: per-token log-probs ``(N, T)`` of the answer ids and latents ``(N, D)``."""
-        inputs, _ = self.planner.encode(images, prompts)
+    def _group_inputs(self, prompts: dict, group_size: int) -> dict:
+        """Model inputs of each prompt repeated ``group_size`` times (prompt-major rows), left-padded."""
+        images = prompts["images"].repeat_interleave(group_size, dim=0)
+        texts = [text for text in prompts["prompts"] for _ in range(group_size)]
+        return self.planner.encode(images, texts)[0]
+
+    def _teacher_forced(self, inputs: dict, answers: list[list[int]]):
+        """One pass over prompt ``inputs`` + answers: per-token log-probs ``(N, T)`` of the answer ids
+        and latents ``(N, D)``."""
         prompt_length = inputs["input_ids"].shape[1]
         full = self.planner.with_answers(inputs, answers)
         hidden = self.planner.model(**full, output_hidden_states=True, logits_to_keep=1).hidden_states[-1]
@@ -92,16 +98,14 @@ class VLMPlanPolicy(nn.Module):
     def sample(self, prompts: dict, group_size: int, greedy: bool = False) -> Rollouts:
         """``group_size`` answers per prompt at temperature 1 (``greedy``: the most likely answer, for
         evaluation); actions are their token ids ``(N, T)``."""
-        images = prompts["images"].repeat_interleave(group_size, dim=0)
-        texts = [text for text in prompts["prompts"] for _ in range(group_size)]
-        inputs, _ = self.planner.encode(images, texts)
+        inputs = self._group_inputs(prompts, group_size)
         tokenizer = self.planner.processor.tokenizer
         sampling = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
         sequences = self.planner.model.generate(
             **inputs, max_new_tokens=self.max_new_tokens, pad_token_id=tokenizer.pad_token_id,
             suppress_tokens=self.planner.placeholder_ids(), **sampling)
         answers, owned = self._answers(sequences[:, inputs["input_ids"].shape[1]:])
-        logprobs, latents = self._teacher_forced(images, texts, answers)
+        logprobs, latents = self._teacher_forced(inputs, answers)
         ids = torch.full(logprobs.shape, tokenizer.pad_token_id, dtype=torch.long)
         for row, answer in enumerate(answers):
             ids[row, :len(answer)] = torch.tensor(answer)
@@ -113,9 +117,7 @@ class VLMPlanPolicy(nn.Module):
     def log_probs(self, prompts: dict, rollouts: Rollouts) -> torch.Tensor:
         """``(N, T)`` log-probs of the sampled answers under the current model, with gradient."""
         group_size = len(rollouts.lengths) // len(prompts["prompts"])
-        images = prompts["images"].repeat_interleave(group_size, dim=0)
-        texts = [text for text in prompts["prompts"] for _ in range(group_size)]
-        logprobs, _ = self._teacher_forced(images, texts, rollouts.extras["answer_ids"])
+        logprobs, _ = self._teacher_forced(self._group_inputs(prompts, group_size), rollouts.extras["answer_ids"])
         width = rollouts.mask.shape[1]
         return nn.functional.pad(logprobs, (0, width - logprobs.shape[1]))[:, :width].cpu() * rollouts.mask
 
