@@ -645,3 +645,21 @@ def test_direction_samples_join_the_training_set_with_rendered_targets(cached, c
     assert len(merged["mode"]) == count + 6 and (merged["mode"][count:] == MODES.index("style")).all()
     assert len(merged["texts"]) == len(merged["records"]) == count + 6
     assert merged["text"][count:].abs().sum() > 0 and merged["target_colors"].shape[1:] == train["target_colors"].shape[1:]
+
+
+def test_param_requests_join_style_mode_with_their_labels(cached):
+    from veraretouch.training.planner import with_param_requests_as_style
+
+    train = dict(cached["train"])
+    train["mode"] = train["mode"].clone()
+    train["mode"][:2] = MODES.index("param")  # whatever the tiny build kept, two param samples
+    param_rows = (train["mode"] == MODES.index("param")).nonzero().flatten()
+    merged = with_param_requests_as_style(train)
+    count = len(train["mode"])
+    assert len(merged["mode"]) == len(merged["texts"]) == len(merged["records"]) == count + len(param_rows)
+    assert (merged["mode"][count:] == MODES.index("style")).all()
+    for key in ("features", "plan_features", "latents", "text", "target_colors"):
+        assert torch.equal(merged[key][count:], train[key][param_rows]), key
+    assert merged["texts"][count:] == [train["texts"][row] for row in param_rows.tolist()]
+    assert {record["subset"] for record in merged["records"][count:]} == {"style"}
+    assert torch.equal(merged["mode"][:count], train["mode"]), "the original samples are untouched"

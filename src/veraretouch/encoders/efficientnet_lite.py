@@ -132,6 +132,19 @@ class EfficientNetLite0(nn.Module):
         x = F.relu6(self._bn1(self._conv_head(x)))
         return x.mean(dim=(2, 3))
 
+    def activation_statistics(self, x: torch.Tensor, taps: tuple[int, ...] = (2, 4, 7)) -> torch.Tensor:
+        """``(B, 3, H, W)`` normalised images -> per-channel mean and deviation of the stem's output and
+        of the outputs of blocks ``taps``, concatenated (``(B, 2 * channels)``, 352 wide for the default
+        taps). Early activations' statistics describe tone and colour as an ImageNet network sees them
+        (style-transfer features); the blocks after the last tap are not run."""
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        parts = [x.mean(dim=(2, 3)), x.std(dim=(2, 3))]
+        for index, block in enumerate(self._blocks[:max(taps) + 1]):
+            x = block(x)
+            if index in taps:
+                parts += [x.mean(dim=(2, 3)), x.std(dim=(2, 3))]
+        return torch.cat(parts, dim=1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` normalised images -> ``(B, num_classes)`` logits."""
         return self._fc(self._dropout(self.forward_features(x)))

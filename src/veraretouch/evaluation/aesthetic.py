@@ -217,22 +217,37 @@ class PairSet:
     image_kinds: list[str]
 
 
+def square_crop(photo: torch.Tensor, box: tuple[float, float, float, float], side: int) -> torch.Tensor:
+    """A crop of ``photo`` resized to ``(1, 3, side, side)`` (aspect not kept: for statistics)."""
+    crop = crop_image(photo, box, side)
+    return F.interpolate(crop, size=(side, side), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+
+
+def crop_sample(photo: torch.Tensor, generator: torch.Generator, image_side: int | None = None) -> torch.Tensor:
+    """One random crop of ``photo``: a colour set of `CRITIC_COLORS` (as a colour image), or with
+    ``image_side`` a square image of that side."""
+    box = random_crop_box(generator)
+    if image_side:
+        return square_crop(photo, box, image_side)
+    return sample_colors_of(crop_image(photo, box, FEATURE_SIDE), generator)
+
+
 def build_pairs(photos: list[Path], crops_per_photo: int, seed: int, degradations: int = 2,
-                progress: bool = False) -> PairSet:
-    """Crops of each photo as colour sets (`sample_colors_of`), their variants (`crop_variants`),
-    features and ranked pairs."""
+                progress: bool = False, features_of=critic_features, image_side: int | None = None) -> PairSet:
+    """Crops of each photo as colour sets (`sample_colors_of`; or, with ``image_side``, as square
+    images of that side), their variants (`crop_variants`), ``features_of`` them and ranked pairs.
+    The same seed draws the same crops and variants whatever ``features_of`` is."""
     from tqdm import tqdm
 
     generator = torch.Generator().manual_seed(seed)
     features, image_kinds, ranked = [], [], []
     for path in tqdm(photos, desc="critic pairs", unit="photo", disable=not progress):
         photo = load_photo(path, LOAD_SIDE)
-        crops = torch.cat([sample_colors_of(crop_image(photo, random_crop_box(generator), FEATURE_SIDE), generator)
-                           for _ in range(crops_per_photo)])
+        crops = torch.cat([crop_sample(photo, generator, image_side) for _ in range(crops_per_photo)])
         start: dict[str, int] = {}
         for kind, images in crop_variants(crops, generator, degradations).items():
             start[kind] = len(image_kinds)
-            features.append(critic_features(images))
+            features.append(features_of(images))
             image_kinds += [kind] * len(images)
         for crop in range(crops_per_photo):
             finished = start["finished"] + crop
@@ -269,7 +284,8 @@ def fit_critic(pairs: PairSet, config: CriticTrainingConfig) -> AestheticCritic:
     """Train a critic on ranked pairs (AdamW, cosine-decayed learning rate); sets ``finished_score``."""
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    critic = AestheticCritic(AestheticCriticConfig(hidden=config.hidden, layers=config.layers, dropout=config.dropout))
+    critic = AestheticCritic(AestheticCriticConfig(features=pairs.features.shape[1], hidden=config.hidden,
+                                                   layers=config.layers, dropout=config.dropout))
     critic.set_feature_statistics(pairs.features)
     optimizer = torch.optim.AdamW(critic.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(config.steps, 1))

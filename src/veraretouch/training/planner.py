@@ -136,6 +136,10 @@ class PlannerTrainingConfig(ScheduleConfig):
     """Style samples of plain-direction requests added to the training set (`data.directions`). On
     data v1 they took the instruction suite from 19 to 27 of 32 phrasings moved the right way, with
     held-out preset looks about as close as before (ΔE00 -12 % vs -13 %; docs/model-card-planner.md)."""
+    param_requests_as_style: bool = False
+    """Also train style mode on every param-mode sample (`with_param_requests_as_style`): a style
+    request may spell out moves ("cool it down and lift the shadows"), and style mode should then do
+    what param mode does."""
 
 
 class PlannerTrainer(ResumableTrainer):
@@ -282,6 +286,19 @@ def with_direction_samples(train: dict, count: int, slider_encoder: SliderEncode
     return merged
 
 
+def with_param_requests_as_style(train: dict) -> dict:
+    """``train`` plus a copy of each param-mode sample as a style-mode sample (same request, same
+    labels). Style training text otherwise names looks (presets, moods) and a few plain directions,
+    so style mode never learns the explicit moves param mode follows."""
+    rows = (train["mode"] == MODES.index("param")).nonzero().flatten()
+    extra = {key: train[key][rows] for key in (*CACHE_FIELDS, "text")}
+    extra["mode"] = torch.full_like(extra["mode"], MODES.index("style"))
+    merged = {key: torch.cat([train[key], extra[key]]) for key in extra}
+    merged["texts"] = train["texts"] + [train["texts"][row] for row in rows.tolist()]
+    merged["records"] = train["records"] + [{**train["records"][row], "subset": "style"} for row in rows.tolist()]
+    return merged
+
+
 def train_planner(out: Path, cache_dir: Path, renderer: RetouchRenderer, slider_encoder: SliderEncoder,
                   config: PlannerTrainingConfig, max_seconds: float | None = None,
                   progress: bool = True) -> PlannerTrainer:
@@ -290,6 +307,8 @@ def train_planner(out: Path, cache_dir: Path, renderer: RetouchRenderer, slider_
     if config.direction_samples:
         train = with_direction_samples(train, config.direction_samples, slider_encoder, cache_dir, embedder,
                                        config.seed)
+    if config.param_requests_as_style:
+        train = with_param_requests_as_style(train)
     validation = load_planner_cache(cache_dir, "validation", embedder)
     trainer = PlannerTrainer(out, train, validation, renderer, slider_encoder, config)
     trainer.train(progress=progress, max_seconds=max_seconds)
