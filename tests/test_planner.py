@@ -29,6 +29,7 @@ from veraretouch.parameters import (
 from veraretouch.plan import Plan
 from veraretouch.planner import MODES, CompactPlanner, CompactPlannerConfig, explain
 from veraretouch.planner.compact import PLAN_FEATURES
+from veraretouch.planner.text import TEXT_DIM
 from veraretouch.planner.features import (
     AB_BINS, CHROMA_QUANTILES, FEATURE_SIDE, FEATURE_SIZE, GRID, LIGHTNESS_BINS, LIGHTNESS_QUANTILES, RGB_BINS, ZONES,
     image_features,
@@ -324,8 +325,9 @@ def test_instruction_and_mode_change_the_plan(photo):
     assert not torch.allclose(warmer, cooler) and not torch.allclose(warmer, auto)
 
 
-def test_save_and_load_give_identical_plans(photo, tmp_path):
-    planner = random_head(CompactPlanner(CompactPlannerConfig(hidden=32, blocks=2, dropout=0.3)))
+@pytest.mark.parametrize("text_hidden", [0, 16])
+def test_save_and_load_give_identical_plans(photo, tmp_path, text_hidden):
+    planner = random_head(CompactPlanner(CompactPlannerConfig(hidden=32, blocks=2, dropout=0.3, text_hidden=text_hidden)))
     planner.set_feature_statistics(torch.randn(10, FEATURE_SIZE) * 3 + 1)
     assert (planner.feature_std >= 1e-4).all() and planner.feature_mean.abs().sum() > 0
     planner.eval()
@@ -338,6 +340,10 @@ def test_save_and_load_give_identical_plans(photo, tmp_path):
     second = loaded.plan(images, "auto", slider_encoder=encoder)
     assert torch.equal(first.params, second.params) and torch.equal(first.latents, second.latents)
     assert not torch.equal(first.params, default_params(2)), "a non-trivial plan was compared"
+    embed = lambda batch: torch.randn(len(batch), TEXT_DIM, generator=torch.Generator().manual_seed(1))  # noqa: E731
+    styled = [model.plan(images, "style", ["cooler", "cooler"], slider_encoder=encoder, embedder=embed).params
+              for model in (planner, loaded)]
+    assert torch.equal(*styled) and not torch.equal(styled[0], first.params), "the instruction path round-trips too"
 
 
 def test_an_image_loss_through_encoder_and_renderer_trains_the_planner(photo):
@@ -592,7 +598,6 @@ def test_imperceptible_moves_are_pruned_and_visible_ones_kept():
 def test_calibration_shrinks_a_wrong_plan_to_nothing_and_keeps_a_right_one():
     from veraretouch.encoders.slider import flat_features
     from veraretouch.planner.compact import CompactPlannerConfig
-    from veraretouch.planner.text import TEXT_DIM
     from veraretouch.training.planner import calibrate_mode_scales
     from veraretouch.weights import load_models
 
@@ -663,3 +668,52 @@ def test_param_requests_join_style_mode_with_their_labels(cached):
     assert merged["texts"][count:] == [train["texts"][row] for row in param_rows.tolist()]
     assert {record["subset"] for record in merged["records"][count:]} == {"style"}
     assert torch.equal(merged["mode"][:count], train["mode"]), "the original samples are untouched"
+
+
+def test_look_words_must_move_their_statistic_the_way_they_say():
+    from veraretouch.data.directions import look_words_agree
+
+    before = {"cast_b": 2.0, "mean_lightness": 0.5, "mean_chroma": 20.0}
+    cooler = {**before, "cast_b": -3.0}
+    faint = {**before, "cast_b": 1.5}
+    assert look_words_agree("Make it cooler", before, cooler)
+    assert not look_words_agree("Make it cooler", before, faint), "a faint cooling is not what 'cooler' promises"
+    assert not look_words_agree("Warmer, please", before, cooler)
+    assert look_words_agree("Give it a Portra 400 grade", before, faint), "no look word, nothing to contradict"
+    brighter = {**before, "mean_lightness": 0.53}
+    assert look_words_agree("A bright and airy look", before, brighter)
+    assert not look_words_agree("Darker and moody", before, brighter)
+    assert not look_words_agree("cooler and brighter", before, {**cooler, "mean_lightness": 0.45}), "every word counts"
+
+
+def test_preset_samples_whose_look_words_disagree_leave_the_training_set(cached):
+    from veraretouch.training.planner import with_agreeing_look_words
+
+    train = {key: value.clone() if torch.is_tensor(value) else list(value) for key, value in cached["train"].items()}
+    rows = (train["mode"] == MODES.index("style")).nonzero().flatten()[:2].tolist()
+    assert len(rows) == 2, "the tiny build has style samples"
+    contradicted, unlabelled = rows
+    train["texts"][contradicted] = "Make it much darker"
+    train["target_colors"][contradicted] = (train["input_colors"][contradicted].float() * 0.5 + 0.5).half()
+    train["records"][contradicted] = {**train["records"][contradicted], "preset": "A Preset"}
+    train["texts"][unlabelled] = "Make it much darker"   # the same words on a sample with no preset: kept
+    train["target_colors"][unlabelled] = train["target_colors"][contradicted]
+    train["records"][unlabelled] = {**train["records"][unlabelled], "preset": None}
+    kept = with_agreeing_look_words(train)
+    assert len(kept["mode"]) == len(train["mode"]) - 1
+    assert len(kept["texts"]) == len(kept["records"]) == len(kept["features"]) == len(kept["mode"])
+    assert [r["key"] for r in kept["records"]] == [r["key"] for i, r in enumerate(train["records"]) if i != contradicted]
+
+
+def test_no_direction_phrasing_is_a_prompt_of_the_instruction_suite():
+    import importlib.util
+
+    from veraretouch.data.directions import DIRECTIONS
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "planner.py"
+    spec = importlib.util.spec_from_file_location("planner_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    phrasings = {phrase.lower() for phrasings, _ in DIRECTIONS for phrase in phrasings}
+    assert len(benchmark.SUITE) >= 30
+    assert not phrasings & {prompt.lower() for prompt, _, _ in benchmark.SUITE}, "the suite must test unseen words"

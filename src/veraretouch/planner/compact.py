@@ -37,6 +37,10 @@ class CompactPlannerConfig:
     image_features: int = FEATURE_SIZE
     text_dim: int = TEXT_DIM
     dropout: float = 0.1
+    text_hidden: int = 0
+    """Width of a hidden layer between the instruction embedding and the network (0: a linear map).
+    Sentence embeddings put "make it cooler" as close to "make it warmer" as to "make it colder"
+    (cosine 0.77 vs 0.82), a distinction a linear map into 32 widths does not keep."""
     feature_groups: tuple[str, ...] = tuple(FEATURE_GROUPS)
     """Which parts of `image_features` the planner reads (the others are masked to zero)."""
     mode_scales: tuple[float, ...] = (1.0,) * len(MODES)
@@ -79,7 +83,9 @@ class CompactPlanner(nn.Module, PretrainedMixin):
             mask[feature_slices()[name]] = 1.0
         self.register_buffer("feature_mask", mask)
         self.image_in = nn.Linear(config.image_features, config.hidden)
-        self.text_in = nn.Linear(config.text_dim, config.hidden, bias=False)
+        self.text_in = (nn.Sequential(nn.Linear(config.text_dim, config.text_hidden), nn.GELU(),
+                                      nn.Linear(config.text_hidden, config.hidden, bias=False))
+                        if config.text_hidden else nn.Linear(config.text_dim, config.hidden, bias=False))
         self.mode_embedding = nn.Embedding(len(MODES), config.hidden)
         self.blocks = nn.Sequential(*(_Block(config.hidden, config.dropout) for _ in range(config.blocks)))
         self.norm = nn.LayerNorm(config.hidden)

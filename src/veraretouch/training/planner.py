@@ -131,11 +131,15 @@ class PlannerTrainingConfig(ScheduleConfig):
     hidden: int = 32
     blocks: int = 1
     dropout: float = 0.3
+    text_hidden: int = 0
     feature_groups: tuple[str, ...] = ROBUST_FEATURES
     direction_samples: int = 4000
     """Style samples of plain-direction requests added to the training set (`data.directions`). On
     data v1 they took the instruction suite from 19 to 27 of 32 phrasings moved the right way, with
     held-out preset looks about as close as before (ΔE00 -12 % vs -13 %; docs/model-card-planner.md)."""
+    look_words_agree: bool = False
+    """Drop preset style samples whose request uses a look word ("cooler", "brighter") that the
+    preset's render does not move the way it says (`with_agreeing_look_words`)."""
     param_requests_as_style: bool = False
     """Also train style mode on every param-mode sample (`with_param_requests_as_style`): a style
     request may spell out moves ("cool it down and lift the shadows"), and style mode should then do
@@ -157,7 +161,7 @@ class PlannerTrainer(ResumableTrainer):
         for module in (self.renderer, self.slider_encoder):
             module.requires_grad_(False)
         self.planner = CompactPlanner(CompactPlannerConfig(hidden=config.hidden, blocks=config.blocks,
-                                                           dropout=config.dropout,
+                                                           dropout=config.dropout, text_hidden=config.text_hidden,
                                                            feature_groups=tuple(config.feature_groups)))
         self.planner.set_feature_statistics(train["features"])
         self.models = {"planner": self.planner}
@@ -286,6 +290,24 @@ def with_direction_samples(train: dict, count: int, slider_encoder: SliderEncode
     return merged
 
 
+def with_agreeing_look_words(train: dict) -> dict:
+    """``train`` without the preset style samples whose look words disagree with their label
+    (`data.directions.look_words_agree`, measured on the cached input and target colours)."""
+    from ..data.directions import look_words_agree
+    from ..data.measure import measure
+
+    style = (train["mode"] == MODES.index("style")).nonzero().flatten().tolist()
+    before = measure(colors_as_images(train["input_colors"][style].float()))
+    after = measure(colors_as_images(train["target_colors"][style].float()))
+    drop = {row for row, b, a in zip(style, before, after)
+            if train["records"][row].get("preset") and not look_words_agree(train["texts"][row], b, a)}
+    keep = torch.tensor([row for row in range(len(train["mode"])) if row not in drop], dtype=torch.long)
+    kept = {key: train[key][keep] for key in (*CACHE_FIELDS, "text")}
+    kept["texts"] = [train["texts"][row] for row in keep.tolist()]
+    kept["records"] = [train["records"][row] for row in keep.tolist()]
+    return kept
+
+
 def with_param_requests_as_style(train: dict) -> dict:
     """``train`` plus a copy of each param-mode sample as a style-mode sample (same request, same
     labels). Style training text otherwise names looks (presets, moods) and a few plain directions,
@@ -307,6 +329,8 @@ def train_planner(out: Path, cache_dir: Path, renderer: RetouchRenderer, slider_
     if config.direction_samples:
         train = with_direction_samples(train, config.direction_samples, slider_encoder, cache_dir, embedder,
                                        config.seed)
+    if config.look_words_agree:
+        train = with_agreeing_look_words(train)
     if config.param_requests_as_style:
         train = with_param_requests_as_style(train)
     validation = load_planner_cache(cache_dir, "validation", embedder)
