@@ -87,3 +87,23 @@ def test_trained_critic_ranks_clean_photos_above_overprocessed_ones(photo_dir, t
     images = torch.rand(2, 3, 16, 16)
     assert torch.allclose(loaded.score(images), critic.eval().score(images))
     assert float(loaded.finished_score) == pytest.approx(results["finished_score"])
+
+
+def test_pairs_of_image_crops_with_another_feature_function_keep_the_pair_layout(photo_dir):
+    from veraretouch.evaluation.aesthetic import CriticTrainingConfig, build_pairs, fit_critic
+
+    photos = sorted(photo_dir.iterdir())[:2]
+    colour = build_pairs(photos, 2, seed=0)
+    seen = []
+
+    def channel_means(images):
+        seen.append(images.shape[-2:])
+        return images.mean(dim=(2, 3))
+
+    crops = build_pairs(photos, 2, seed=0, features_of=channel_means, image_side=24)
+    assert set(seen) == {(24, 24)}, "square crops of the asked side"
+    assert crops.features.shape == (len(colour.features), 3)
+    assert torch.equal(crops.better, colour.better) and torch.equal(crops.worse, colour.worse)
+    assert crops.pair_kinds == colour.pair_kinds and crops.image_kinds == colour.image_kinds
+    critic = fit_critic(crops, CriticTrainingConfig(steps=2, batch_size=8))
+    assert critic.config.features == 3, "the critic takes the width of the features it is trained on"

@@ -6,9 +6,7 @@ learn that "cooler" lowers the temperature (the instruction suite's failures, do
 `direction_plans` samples such requests with a move of random strength in the named direction;
 `training.planner` adds them to the style samples. The phrasings are ours and none is a prompt of
 the benchmark's instruction suite (a test checks), which tests whether the mapping carries over to
-other words. Some are "make it ..." requests: sentence embeddings group requests by their frame
-("Make it X", "Give it a Y look") more than by the word that matters, and the style data's
-"Make it ..." requests name presets, so bare phrasings alone did not teach that frame.
+other words.
 """
 from __future__ import annotations
 
@@ -19,41 +17,30 @@ import torch
 from ..parameters import default_params, param_index
 
 DIRECTIONS: tuple[tuple[tuple[str, ...], dict[str, tuple[float, float]]], ...] = (
-    (("lighten it", "raise the exposure", "more light overall", "a lighter image", "make it lighter",
-      "make the photo lighter"), {"Exposure2012": (0.3, 0.9)}),
-    (("dim it", "lower the exposure", "less light overall", "a darker image", "make it dimmer",
-      "make the photo dimmer"), {"Exposure2012": (-0.9, -0.3)}),
-    (("add warmth", "warm tones", "a warmer white balance", "golden tones", "make it more golden",
-      "warm the photo"), {"IncrementalTemperature": (15, 40)}),
-    (("colder tones", "a cool white balance", "icy blue tones", "take the warmth out", "make it colder",
-      "make the photo bluer", "cool the photo"),
+    (("lighten it", "raise the exposure", "more light overall", "a lighter image"), {"Exposure2012": (0.3, 0.9)}),
+    (("dim it", "lower the exposure", "less light overall", "a darker image"), {"Exposure2012": (-0.9, -0.3)}),
+    (("add warmth", "warm tones", "a warmer white balance", "golden tones"), {"IncrementalTemperature": (15, 40)}),
+    (("colder tones", "a cool white balance", "icy blue tones", "take the warmth out"),
      {"IncrementalTemperature": (-40, -15)}),
-    (("richer colours", "more saturation", "boost the colours", "vivid, saturated colour", "make it more saturated",
-      "make the colours richer"),
+    (("richer colours", "more saturation", "boost the colours", "vivid, saturated colour"),
      {"Vibrance": (20, 50), "Saturation": (5, 25)}),
-    (("less saturation", "washed-out colours", "subdued colour", "tone the colours down",
-      "make it less saturated", "make the colours duller"), {"Saturation": (-60, -25)}),
-    (("greyscale", "a monochrome photo", "remove all colour", "black-and-white conversion", "make it greyscale"),
-     {"Monochrome": (1, 1)}),
-    (("add contrast", "stronger contrast", "more punch in the tones", "crisp, contrasty tones",
-      "make it more contrasty"),
+    (("less saturation", "washed-out colours", "subdued colour", "tone the colours down"), {"Saturation": (-60, -25)}),
+    (("greyscale", "a monochrome photo", "remove all colour", "black-and-white conversion"), {"Monochrome": (1, 1)}),
+    (("add contrast", "stronger contrast", "more punch in the tones", "crisp, contrasty tones"),
      {"Contrast2012": (20, 60)}),
-    (("less contrast", "gentle tones", "reduce the contrast", "a soft, low-contrast image", "make it flatter"),
+    (("less contrast", "gentle tones", "reduce the contrast", "a soft, low-contrast image"),
      {"Contrast2012": (-60, -20)}),
-    (("matte blacks", "lifted blacks", "a faded, matte finish", "raise the black point", "make the blacks lighter"),
+    (("matte blacks", "lifted blacks", "a faded, matte finish", "raise the black point"),
      {"Blacks2012": (25, 60), "Shadows2012": (10, 30)}),
-    (("deeper blacks", "richer blacks", "darker shadows", "lower the black point", "make the blacks deeper"),
+    (("deeper blacks", "richer blacks", "darker shadows", "lower the black point"),
      {"Blacks2012": (-60, -25), "Shadows2012": (-30, -10)}),
-    (("greener greens", "boost the greens", "lush green foliage", "make the greens richer"),
-     {"SaturationAdjustmentGreen": (30, 70)}),
-    (("less green", "desaturate the greens", "muted foliage", "make the greens duller"),
-     {"SaturationAdjustmentGreen": (-70, -30)}),
-    (("bluer blues", "boost the blues", "a deeper blue sky", "make the blues richer"),
-     {"SaturationAdjustmentBlue": (30, 70)}),
+    (("greener greens", "boost the greens", "lush green foliage"), {"SaturationAdjustmentGreen": (30, 70)}),
+    (("less green", "desaturate the greens", "muted foliage"), {"SaturationAdjustmentGreen": (-70, -30)}),
+    (("bluer blues", "boost the blues", "a deeper blue sky"), {"SaturationAdjustmentBlue": (30, 70)}),
     (("orange highlights and teal shadows", "a blockbuster colour grade", "teal in the shadows, orange in the lights"),
      {"ColorGradeShadowHue": (190, 210), "ColorGradeShadowSat": (25, 50), "ColorGradeHighlightHue": (30, 45),
       "ColorGradeHighlightSat": (25, 50)}),
-    (("an antique brown tone", "vintage brown toning", "an old photograph's brown tint", "make it brown-toned"),
+    (("an antique brown tone", "vintage brown toning", "an old photograph's brown tint"),
      {"Saturation": (-80, -60), "ColorGradeGlobalHue": (35, 45), "ColorGradeGlobalSat": (20, 40)}),
 )
 """(phrasings, {slider: (low, high)}): each sample draws one phrasing and a value of each slider."""
