@@ -29,7 +29,7 @@ from veraretouch.data.colors import photo_paths
 from veraretouch.data.samples import split_of
 from veraretouch.encoders.efficientnet_lite import imagenet_normalize, load_efficientnet_lite0
 from veraretouch.evaluation.aesthetic import (
-    CriticTrainingConfig, PairSet, build_pairs, critic_features, evaluate_critic, fit_critic,
+    CRITIC_FEATURES, CriticTrainingConfig, PairSet, build_pairs, critic_features, evaluate_critic, fit_critic,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +55,7 @@ def main() -> None:
     splits = {"train": [p for p in paths if split_of(p.name) == "train"],
               "held_out": [p for p in paths if split_of(p.name) != "train"]}
     config = CriticTrainingConfig(crops_per_photo=args.crops, seed=args.seed)
-    colour_width = len(critic_features(torch.rand(1, 3, 8, 8))[0])
-    columns = {"colour": slice(0, colour_width), "imagenet": slice(colour_width, None),
+    columns = {"colour": slice(0, CRITIC_FEATURES), "imagenet": slice(CRITIC_FEATURES, None),
                "colour+imagenet": slice(None)}
     results = {}
     for inputs, side in (("colour sets", None), (f"{args.image_side} px crops", args.image_side)):

@@ -34,7 +34,7 @@ from ..planner.compact import CompactPlanner, CompactPlannerConfig
 from ..planner.features import FEATURE_SIDE, image_features
 from ..planner.text import TEXT_DIM, InstructionEmbedder
 from ..renderer import RetouchRenderer
-from .loop import ResumableTrainer, ScheduleConfig, colors_as_images
+from .loop import ResumableTrainer, ScheduleConfig, colors_as_images, mean_psnr
 from .rewards import aesthetic_reward, similarity_reward
 
 PIXELS = 1024
@@ -251,8 +251,8 @@ def mode_metrics(rendered: torch.Tensor, inputs: torch.Tensor, targets: torch.Te
         rows = modes == mode_id
         if not rows.any():
             continue
-        metrics[f"psnr_{mode}"] = float(psnr(rendered[rows], targets[rows]).clamp(max=100.0).mean())
-        metrics[f"psnr_{mode}_none"] = float(psnr(inputs[rows], targets[rows]).clamp(max=100.0).mean())
+        metrics[f"psnr_{mode}"] = mean_psnr(rendered[rows], targets[rows])
+        metrics[f"psnr_{mode}_none"] = mean_psnr(inputs[rows], targets[rows])
         if mode == "auto" and critic is not None:
             metrics["aesthetic_auto"] = float(aesthetic_reward(critic, rendered[rows]).mean())
             metrics["aesthetic_auto_targets"] = float(aesthetic_reward(critic, targets[rows]).mean())
@@ -263,6 +263,20 @@ def mode_metrics(rendered: torch.Tensor, inputs: torch.Tensor, targets: torch.Te
 def psnr_of_colors(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-sample PSNR (dB, capped at 100) of ``(B, N, 3)`` colour sets, via `evaluation.psnr`."""
     return psnr(colors_as_images(predicted), colors_as_images(target)).clamp(max=100.0)
+
+
+def select_samples(data: dict, rows: list[int]) -> dict:
+    """The cached samples ``rows`` of ``data`` (tensors, instruction texts and records)."""
+    index = torch.tensor(rows, dtype=torch.long)
+    selected = {key: data[key][index] for key in (*CACHE_FIELDS, "text")}
+    return {**selected, "texts": [data["texts"][row] for row in rows],
+            "records": [data["records"][row] for row in rows]}
+
+
+def join_samples(first: dict, second: dict) -> dict:
+    """Cached sample sets one after the other."""
+    joined = {key: torch.cat([first[key], second[key]]) for key in (*CACHE_FIELDS, "text")}
+    return {**joined, "texts": first["texts"] + second["texts"], "records": first["records"] + second["records"]}
 
 
 def with_direction_samples(train: dict, count: int, slider_encoder: SliderEncoder, cache_dir: Path,
@@ -283,11 +297,9 @@ def with_direction_samples(train: dict, count: int, slider_encoder: SliderEncode
     extra = {"features": train["features"][rows], "input_colors": inputs, "target_colors": targets.to(inputs.dtype),
              "plan_features": flat_features(params.double()).float(), "latents": latents,
              "mode": torch.full((count,), MODES.index("style")), "text": cached_embeddings(cache_dir, texts, embedder)}
-    merged = {key: torch.cat([train[key], extra[key]]) for key in (*CACHE_FIELDS, "text")}
-    merged["texts"] = train["texts"] + texts
-    merged["records"] = train["records"] + [{"key": f"direction-{i}", "subset": "style", "kinds": [], "preset": None}
-                                            for i in range(count)]
-    return merged
+    extra["texts"] = texts
+    extra["records"] = [{"key": f"direction-{i}", "subset": "style", "kinds": [], "preset": None} for i in range(count)]
+    return join_samples(train, extra)
 
 
 def with_agreeing_look_words(train: dict) -> dict:
@@ -296,29 +308,22 @@ def with_agreeing_look_words(train: dict) -> dict:
     from ..data.directions import look_words_agree
     from ..data.measure import measure
 
-    style = (train["mode"] == MODES.index("style")).nonzero().flatten().tolist()
-    before = measure(colors_as_images(train["input_colors"][style].float()))
-    after = measure(colors_as_images(train["target_colors"][style].float()))
-    drop = {row for row, b, a in zip(style, before, after)
-            if train["records"][row].get("preset") and not look_words_agree(train["texts"][row], b, a)}
-    keep = torch.tensor([row for row in range(len(train["mode"])) if row not in drop], dtype=torch.long)
-    kept = {key: train[key][keep] for key in (*CACHE_FIELDS, "text")}
-    kept["texts"] = [train["texts"][row] for row in keep.tolist()]
-    kept["records"] = [train["records"][row] for row in keep.tolist()]
-    return kept
+    presets = [row for row, (mode, record) in enumerate(zip(train["mode"].tolist(), train["records"]))
+               if mode == MODES.index("style") and record.get("preset")]
+    before = measure(colors_as_images(train["input_colors"][presets].float()))
+    after = measure(colors_as_images(train["target_colors"][presets].float()))
+    drop = {row for row, b, a in zip(presets, before, after) if not look_words_agree(train["texts"][row], b, a)}
+    return select_samples(train, [row for row in range(len(train["mode"])) if row not in drop])
 
 
 def with_param_requests_as_style(train: dict) -> dict:
     """``train`` plus a copy of each param-mode sample as a style-mode sample (same request, same
     labels). Style training text otherwise names looks (presets, moods) and a few plain directions,
     so style mode never learns the explicit moves param mode follows."""
-    rows = (train["mode"] == MODES.index("param")).nonzero().flatten()
-    extra = {key: train[key][rows] for key in (*CACHE_FIELDS, "text")}
+    extra = select_samples(train, (train["mode"] == MODES.index("param")).nonzero().flatten().tolist())
     extra["mode"] = torch.full_like(extra["mode"], MODES.index("style"))
-    merged = {key: torch.cat([train[key], extra[key]]) for key in extra}
-    merged["texts"] = train["texts"] + [train["texts"][row] for row in rows.tolist()]
-    merged["records"] = train["records"] + [{**train["records"][row], "subset": "style"} for row in rows.tolist()]
-    return merged
+    extra["records"] = [{**record, "subset": "style"} for record in extra["records"]]
+    return join_samples(train, extra)
 
 
 def train_planner(out: Path, cache_dir: Path, renderer: RetouchRenderer, slider_encoder: SliderEncoder,
