@@ -1,4 +1,5 @@
-"""Batch processing shared by every CLI mode: input expansion, output naming, progress, summary.
+"""Batch processing shared by every CLI mode: input expansion, output naming, a pipeline that
+keeps the cores busy, progress, summary.
 
 One bad file never stops a batch: its error is reported on one line and the exit code says
 that some inputs failed.
@@ -8,11 +9,12 @@ from __future__ import annotations
 import glob
 import sys
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
-from tqdm import tqdm
 
 from ..errors import VeraRetouchError
 
@@ -74,20 +76,93 @@ class BatchReport:
         return text + "".join(f"\n  failed: {error}" for _, error in self.failed)
 
 
-def run_batch(inputs: list[Path], process: Callable[[Path], list[Path]], description: str) -> BatchReport:
-    """Run ``process`` on each input with a progress bar; user errors are collected, not raised."""
+@dataclass
+class PhotoSteps:
+    """One photo's work in three steps, so that a batch can overlap them on the cores.
+
+    ``read`` decodes (in a reader thread), ``work`` plans and renders (in the caller's thread, in
+    input order, so printed explanations stay in order), ``write`` encodes and saves (in a writer
+    thread). The codecs and the numba LUT kernel release the GIL, so the three run at once.
+    Called as a function, the steps run back to back on one photo (the Ray path's unit of work).
+    """
+
+    read: Callable[[Path], Any]
+    work: Callable[[Path, Any], Any]
+    write: Callable[[Path, Any], list[Path]]
+
+    def __call__(self, path: Path) -> list[Path]:
+        return self.write(path, self.work(path, self.read(path)))
+
+
+PHOTOS_IN_FLIGHT = 4
+"""Photos `run_batch` holds at once (decoding, decoded, rendering, encoding): memory stays flat,
+about 4 x 72 MB of pixels for 24 MP photos, however many photos a batch has
+(benchmarks/batch_speed.py measures time and peak memory)."""
+
+
+def failure_message(path: Path, error: BaseException) -> str | None:
+    """The one line a batch reports for ``error`` on ``path``; None for errors that are bugs."""
+    if isinstance(error, VeraRetouchError):
+        return str(error)
+    if isinstance(error, (OSError, ValueError, MemoryError)):
+        return f"{path}: {type(error).__name__}: {error}"
+    return None
+
+
+def run_batch(inputs: list[Path], steps: PhotoSteps, description: str,
+              in_flight: int = PHOTOS_IN_FLIGHT) -> BatchReport:
+    """Run ``steps`` on each input with a progress bar: the next photos decode and the previous
+    one encodes while the current one renders, with at most ``in_flight`` photos held. User errors
+    are collected, not raised; written files are reported in input order."""
+    from tqdm import tqdm
+
     report = BatchReport()
     start = time.perf_counter()
-    progress = tqdm(inputs, desc=description, unit="photo", file=sys.stderr, disable=None, dynamic_ncols=True)
-    for path in progress:
+    waiting = iter(inputs)
+    reads: deque[tuple[Path, Future]] = deque()
+    writes: deque[tuple[Path, Future]] = deque()
+    progress = tqdm(total=len(inputs), desc=description, unit="photo", file=sys.stderr, disable=None,
+                    dynamic_ncols=True)
+
+    def fail(path: Path, error: Exception) -> None:
+        message = failure_message(path, error)
+        if message is None:
+            raise error
+        report.failed.append((path, message))
+        progress.write(f"error: {message}", file=sys.stderr)
+        progress.update(1)
+
+    def finish_write() -> None:
+        path, writing = writes.popleft()
         try:
-            report.done.append((path, process(path)))
-        except VeraRetouchError as error:
-            report.failed.append((path, str(error)))
-            progress.write(f"error: {error}", file=sys.stderr)
-        except (OSError, ValueError, MemoryError) as error:
-            message = f"{path}: {type(error).__name__}: {error}"
-            report.failed.append((path, message))
-            progress.write(f"error: {message}", file=sys.stderr)
+            report.done.append((path, writing.result()))
+        except Exception as error:
+            fail(path, error)
+        else:
+            progress.update(1)
+
+    with (progress, ThreadPoolExecutor(1, thread_name_prefix="veraretouch-read") as reader,
+          ThreadPoolExecutor(1, thread_name_prefix="veraretouch-write") as writer):
+        try:
+            while True:
+                while writes and writes[0][1].done():
+                    finish_write()
+                while len(reads) + len(writes) < in_flight and (path := next(waiting, None)) is not None:
+                    reads.append((path, reader.submit(steps.read, path)))
+                if reads:
+                    path, reading = reads.popleft()
+                    try:
+                        rendered = steps.work(path, reading.result())
+                    except Exception as error:
+                        fail(path, error)
+                    else:
+                        writes.append((path, writer.submit(steps.write, path, rendered)))
+                elif writes:
+                    finish_write()
+                else:
+                    break
+        finally:  # on an interrupt or a bug: start nothing new; running steps finish (atomic writes)
+            for _, future in (*reads, *writes):
+                future.cancel()
     report.seconds = time.perf_counter() - start
     return report

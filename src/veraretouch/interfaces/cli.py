@@ -315,10 +315,7 @@ def check_output_options(args: argparse.Namespace) -> None:
 
 def retouch_photos(args: argparse.Namespace, mode: str, edit_for) -> int:
     """Shared driver: read each photo, render ``edit_for(photo)`` (see `interfaces.edits`), write
-    the image, the result JSON and the exports."""
-    from ..formats import write_cube, write_plan
-    from ..io.atomic import atomic_write_text
-    from ..io.images import DEFAULT_MAX_PIXELS, output_suffix, read_image, write_image
+    the image, the result JSON and the exports; photos overlap in a pipeline (`batch.run_batch`)."""
     from .batch import check_output_names, expand_inputs, run_batch
 
     check_output_options(args)
@@ -327,12 +324,29 @@ def retouch_photos(args: argparse.Namespace, mode: str, edit_for) -> int:
     suffix = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
     check_output_names(inputs, out_dir, lambda p: suffix.get(args.format or "", p.suffix.lower()))
     check_output_names(inputs, out_dir, lambda p: ".plan.json")
+    report = run_batch(inputs, photo_steps(args, mode, edit_for), description=f"veraretouch {mode}")
+    for path, outputs in report.done:
+        print(f"{path} -> {', '.join(str(p) for p in outputs)}")
+    print(report.summary(), file=sys.stderr)
+    return report.exit_code
+
+
+def photo_steps(args: argparse.Namespace, mode: str, edit_for):
+    """`batch.PhotoSteps` for one photo: read (decode), work (plan, exports, LUT pass in place),
+    write (image, exports, result JSON)."""
+    from ..io.images import DEFAULT_MAX_PIXELS, read_image
+    from .batch import PhotoSteps
+
     max_pixels = args.max_pixels or DEFAULT_MAX_PIXELS
 
-    def process(path: Path) -> list[Path]:
+    def read(path: Path):
         started = time.perf_counter()
         photo = read_image(path, max_pixels=max_pixels)
-        decoded = time.perf_counter()
+        return photo, time.perf_counter() - started
+
+    def work(path: Path, decoded) -> dict:
+        photo, decode_seconds = decoded
+        started = time.perf_counter()
         edit = edit_for(photo)
         exports: dict[str, object] = {}
         if "xmp" in args.export:  # before rendering: a latent edit fits its preset to the photo's own colours
@@ -342,35 +356,45 @@ def retouch_photos(args: argparse.Namespace, mode: str, edit_for) -> int:
         planned = time.perf_counter()
         result = edit.apply(photo, args.lut_size, in_place=True)
         rendered = time.perf_counter()
-        image_path = out_dir / (path.stem + output_suffix(result, args.format))
-        write_image(result, image_path, format=args.format, quality=args.quality, overwrite=args.overwrite)
-        encoded = time.perf_counter()
-        written = [image_path]
         if "cube" in args.export:
-            written.append(write_cube(edit.lut(args.lut_size), out_dir / f"{path.stem}.cube",
-                                      title=edit.name or path.stem, overwrite=args.overwrite))
-        if "xmp" in exports:
-            written.append(write_plan(exports["xmp"], out_dir / f"{path.stem}.xmp", overwrite=args.overwrite))
+            exports["cube"] = edit.lut(args.lut_size)
         record = {
-            "format": "veraretouch.result", "version": 1, "mode": mode,
-            "input": str(path), "output": str(image_path), "exports": [str(p) for p in written[1:]],
+            "format": "veraretouch.result", "version": 1, "mode": mode, "input": str(path),
             "image": {"width": photo.size[0], "height": photo.size[1], "bit_depth": photo.bit_depth,
                       "format": photo.format, "icc_profile": photo.icc_profile is not None},
             "lut_size": args.lut_size,
             **edit.record(),
             **preset_info,
-            "timings_s": {"decode": round(decoded - started, 4), "plan": round(planned - decoded, 4),
-                          "render": round(rendered - planned, 4), "encode": round(encoded - rendered, 4)},
+            "timings_s": {"decode": round(decode_seconds, 4), "plan": round(planned - started, 4),
+                          "render": round(rendered - planned, 4)},
         }
+        return {"result": result, "title": edit.name or path.stem, "exports": exports, "record": record}
+
+    def write(path: Path, rendered: dict) -> list[Path]:
+        from ..formats import write_cube, write_plan
+        from ..io.atomic import atomic_write_text
+        from ..io.images import output_suffix, write_image
+
+        started = time.perf_counter()
+        result, exports, record = rendered["result"], rendered["exports"], rendered["record"]
+        out_dir: Path = args.output
+        image_path = out_dir / (path.stem + output_suffix(result, args.format))
+        write_image(result, image_path, format=args.format, quality=args.quality, overwrite=args.overwrite)
+        encoded = time.perf_counter()
+        written = [image_path]
+        if "cube" in exports:
+            written.append(write_cube(exports["cube"], out_dir / f"{path.stem}.cube", title=rendered["title"],
+                                      overwrite=args.overwrite))
+        if "xmp" in exports:
+            written.append(write_plan(exports["xmp"], out_dir / f"{path.stem}.xmp", overwrite=args.overwrite))
+        head = {key: record[key] for key in ("format", "version", "mode", "input")}
+        record = {**head, "output": str(image_path), "exports": [str(p) for p in written[1:]], **record}
+        record["timings_s"]["encode"] = round(encoded - started, 4)
         written.append(atomic_write_text(out_dir / f"{path.stem}.plan.json", json.dumps(record, indent=2) + "\n",
                                          overwrite=args.overwrite))
         return written
 
-    report = run_batch(inputs, process, description=f"veraretouch {mode}")
-    for path, outputs in report.done:
-        print(f"{path} -> {', '.join(str(p) for p in outputs)}")
-    print(report.summary(), file=sys.stderr)
-    return report.exit_code
+    return PhotoSteps(read, work, write)
 
 
 def run_param(args: argparse.Namespace) -> int:
