@@ -1,0 +1,210 @@
+"""Named looks: a compact library of preset looks ("Kodak Portra 400", "Matte Fade", "Moody PNW"),
+found by the words of a request and applied at the strength it asks for.
+
+`build_look_library` reads a folder of Lightroom presets (the layout of peva3/Lightroom-Presets,
+MIT: ``Presets/<Category>/*.xmp`` and ``docs/<category>.md`` tables that describe each preset)
+into `Look`s: name, category, a one-line description and the plan. The library that ships
+(``weights/looks/looks.json``, rebuilt by ``benchmarks/build_looks.py``) holds the 451 presets of
+that repository that parse, with its licence text.
+
+`LookLibrary.match` scores looks by the request's distinctive words found in a look's name (IDF
+weighted: "portra" counts, "film" does not) and, where an encoder is given, by sentence similarity
+to the look's text; `scaled_plan` moves a look's plan part way from the identity ("a touch of
+Portra").
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..errors import VeraRetouchError
+from ..parameters import GRADING, MONOCHROME_INDEX, default_params, param_index
+from ..plan import Plan
+
+LIBRARY_FORMAT = "veraretouch.looks"
+LOOK_STRENGTHS = {"small": 0.5, "medium": 1.0, "large": 1.25, "very large": 1.5}
+"""How far a look goes from the identity for each request strength (1 = the preset as published)."""
+NAME_MATCH_MIN = 0.5
+"""A look is named by a request when its distinctive name words found in the request carry at least this
+share of the name's IDF weight ("portra" in "Kodak Portra 400"; benchmarks/style_requests.py)."""
+GENERIC_WORDS = frozenset(
+    "a an the and of in on with for to it its this that my look looks style styled feel vibe vibes film films preset "
+    "presets photo photograph picture image edit please make give me like some want would could can you i color "
+    "colors tone tones grade graded grading effect filter shot version classic new old tuned pro plus mode".split())
+_HUES = {spec.name for spec in GRADING if spec.name.endswith("Hue")}
+
+
+@dataclass
+class Look:
+    name: str
+    category: str
+    description: str
+    plan: Plan
+    file: str
+
+    @property
+    def text(self) -> str:
+        """What the encoder compares a request with: name, category and description."""
+        return f"{self.name}. {self.category.replace('-', ' ')} look. {self.description}".strip()
+
+    def to_record(self) -> dict:
+        return {"name": self.name, "category": self.category, "description": self.description,
+                "file": self.file, "plan": json.loads(self.plan.to_json())}
+
+
+def display_name(name: str) -> str:
+    """"07 Kodak-Portra-400 [BW]" -> "Kodak Portra 400": numbering, tags and hyphens removed."""
+    text = re.sub(r"^\s*[\d.]+\s+", "", name.replace("_", " "))
+    text = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", text)
+    text = re.sub(r"(?<=\w)-(?=\w)", " ", text)
+    return re.sub(r"\s+", " ", text).strip(" -")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", display_name(name).lower())
+
+
+def _descriptions(docs: Path) -> dict[str, str]:
+    """Preset key -> the "Character / Source" cell of the category tables in ``docs/*.md``."""
+    found: dict[str, str] = {}
+    for path in sorted(docs.glob("*.md")) if docs.is_dir() else ():
+        for line in path.read_text(errors="replace").splitlines():
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if len(cells) >= 3 and cells[1].startswith("**"):
+                text = re.sub(r"\*\*|`", "", cells[2])
+                text = re.sub(r"^Type:\s*", "", text)
+                found.setdefault(_key(cells[1].strip("*")), text[:200])
+    return found
+
+
+def build_look_library(folder: str | Path, exclude: set[str] | None = None) -> list[Look]:
+    """Looks from a presets folder (``Presets/<Category>/*.xmp`` or ``<Category>/*.xmp``, with
+    ``docs/*.md`` descriptions where present); files in ``exclude`` (names) and files that do not
+    parse are left out."""
+    from ..errors import PlanError
+
+    folder = Path(folder)
+    root = folder / "Presets" if (folder / "Presets").is_dir() else folder
+    descriptions = _descriptions(folder / "docs")
+    looks = []
+    for path in sorted(root.rglob("*.xmp")):
+        if exclude and path.name in exclude:
+            continue
+        try:
+            plan = Plan.from_file(path)
+        except PlanError:
+            continue
+        name = display_name(plan.name or path.stem)
+        description = descriptions.get(_key(plan.name or path.stem)) or descriptions.get(_key(path.stem), "")
+        looks.append(Look(name, path.parent.name, description, Plan(plan.values, plan.curves),
+                          str(path.relative_to(folder))))
+    if not looks:
+        raise VeraRetouchError(f"{folder}: no Lightroom presets (.xmp) found")
+    return looks
+
+
+def save_look_library(looks: list[Look], path: str | Path, source: str, licence: str) -> Path:
+    """Write looks as JSON with where they came from and the licence they are used under."""
+    from ..io.atomic import atomic_write_text
+
+    document = {"format": LIBRARY_FORMAT, "version": 1, "source": source, "licence": licence,
+                "looks": [look.to_record() for look in looks]}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(document, separators=(",", ":")) + "\n", overwrite=True)
+    return path
+
+
+def load_look_library(path: str | Path) -> list[Look]:
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise VeraRetouchError(f"{path}: not a look library ({error})") from None
+    if document.get("format") != LIBRARY_FORMAT:
+        raise VeraRetouchError(f"{path}: not a look library (format {document.get('format')!r})")
+    return [Look(r["name"], r["category"], r["description"], Plan.from_json(r["plan"]), r["file"])
+            for r in document["looks"]]
+
+
+def shipped_library_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "weights" / "looks" / "looks.json"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower().replace("colour", "color"))
+
+
+@dataclass
+class LookMatch:
+    look: Look
+    score: float
+    named: bool
+    """True when the request names the look (its distinctive name words), not only resembles it."""
+
+
+class LookLibrary:
+    """Looks with the IDF of their name words, and their text embeddings when an encoder is given."""
+
+    def __init__(self, looks: list[Look], encoder=None) -> None:
+        self.looks = looks
+        self.encoder = encoder
+        counts: dict[str, int] = {}
+        self.name_words = []
+        for look in looks:
+            words = {w for w in _words(look.name) if w not in GENERIC_WORDS and not w.isdigit()}
+            self.name_words.append(words)
+            for word in words:
+                counts[word] = counts.get(word, 0) + 1
+        self.idf = {word: math.log(1 + len(looks) / count) for word, count in counts.items()}
+        self._embeddings = None
+
+    @classmethod
+    def shipped(cls, encoder=None) -> "LookLibrary":
+        return cls(load_look_library(shipped_library_path()), encoder)
+
+    def embeddings(self) -> torch.Tensor:
+        if self._embeddings is None:
+            self._embeddings = self.encoder([look.text for look in self.looks])
+        return self._embeddings
+
+    def name_scores(self, request: str) -> torch.Tensor:
+        """Per look, the IDF share of its distinctive name words that ``request`` contains (0..1)."""
+        words = set(_words(request))
+        scores = []
+        for names in self.name_words:
+            total = sum(self.idf[w] for w in names)
+            scores.append(sum(self.idf[w] for w in names & words) / total if total else 0.0)
+        return torch.tensor(scores)
+
+    def match(self, request: str, count: int = 3) -> list[LookMatch]:
+        """The ``count`` best looks for a request: named looks first (by name share, then similarity),
+        then the most similar by the encoder (when there is one)."""
+        names = self.name_scores(request)
+        similarity = (self.encoder([request]) @ self.embeddings().T)[0] if self.encoder is not None else torch.zeros(
+            len(self.looks))
+        named = names >= NAME_MATCH_MIN
+        score = torch.where(named, 1.0 + names + 0.5 * similarity, similarity)
+        order = torch.argsort(score, descending=True)[:count].tolist()
+        return [LookMatch(self.looks[i], float(score[i] - (1.0 + names[i]) if named[i] else score[i]), bool(named[i]))
+                for i in order]
+
+
+def scaled_plan(plan: Plan, factor: float) -> torch.Tensor:
+    """``(P,)`` parameters a fraction ``factor`` of the way from the identity to ``plan`` (clamped to
+    the ranges); grading hues and the monochrome switch are kept as the look sets them."""
+    from ..parameters import SCALARS
+
+    identity = default_params()
+    target = plan.to_tensor()
+    params = identity + factor * (target - identity)
+    for name in _HUES:
+        params[param_index(name)] = target[param_index(name)]
+    params[MONOCHROME_INDEX] = target[MONOCHROME_INDEX]
+    for index, spec in enumerate(SCALARS):
+        params[index] = params[index].clamp(spec.minimum, spec.maximum)
+    return params
