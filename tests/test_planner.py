@@ -717,3 +717,55 @@ def test_no_direction_phrasing_is_a_prompt_of_the_instruction_suite():
     phrasings = {phrase.lower() for phrasings, _ in DIRECTIONS for phrase in phrasings}
     assert len(benchmark.SUITE) >= 30
     assert not phrasings & {prompt.lower() for prompt, _, _ in benchmark.SUITE}, "the suite must test unseen words"
+
+
+# ------------------------------------------------------------------------------- aspect confidence
+def test_confidence_factors_shrink_uncertain_aspects_and_leave_k_zero_alone():
+    from veraretouch.planner.compact import ASPECT_SIZES, aspect_confidence_factors
+
+    plan = torch.cat([torch.full((2, size), 0.3) for size in ASPECT_SIZES], dim=1)
+    plan[1, :ASPECT_SIZES[0]] = 0.0  # the second plan has no lighting edit
+    sure, unsure = torch.full((2, 3), -6.0), torch.full((2, 3), 0.0)
+    factors = aspect_confidence_factors(plan, unsure, (1.0, 0.0, 4.0))
+    assert ((factors >= 0) & (factors <= 1)).all()
+    assert torch.equal(factors[:, 1], torch.ones(2)), "k = 0: the plan as predicted"
+    assert factors[1, 0] == 0, "no edit stays no edit"
+    assert factors[0, 2] < factors[0, 0], "a larger k shrinks more"
+    surer = aspect_confidence_factors(plan, sure, (1.0, 0.0, 4.0))
+    assert (surer[0, [0, 2]] > factors[0, [0, 2]]).all(), "surer: less shrinkage"
+
+
+def test_shrinkage_acts_on_auto_plans_only_and_needs_the_confidence_head():
+    from veraretouch.planner.compact import ASPECT_SIZES
+
+    with pytest.raises(ValueError, match="aspect_shrinkage needs aspect_confidence"):
+        CompactPlannerConfig(aspect_shrinkage=(1.0, 0.0, 0.0))
+    torch.manual_seed(0)
+    planner = CompactPlanner(CompactPlannerConfig(hidden=16, blocks=1, aspect_confidence=True)).eval()
+    torch.nn.init.normal_(planner.head.weight, std=0.1)
+    features, text = torch.randn(2, FEATURE_SIZE), torch.randn(2, TEXT_DIM)
+    modes = torch.tensor([MODES.index("auto"), MODES.index("style")])
+    before = planner(features, text, modes)
+    planner.config.aspect_shrinkage = (4.0, 4.0, 4.0)
+    after = planner(features, text, modes)
+    assert torch.equal(after[1], before[1]), "a style request keeps its plan"
+    lighting = slice(0, ASPECT_SIZES[0])
+    assert after[0, lighting].norm() < before[0, lighting].norm(), "auto plans shrink towards no edit"
+
+
+def test_training_with_confidence_calibrates_the_shrinkage_on_validation(cached, tmp_path):
+    from veraretouch.parameters import GROUPS as ASPECTS
+    from veraretouch.training.planner import PlannerTrainer, PlannerTrainingConfig
+    from veraretouch.weights import load_models
+
+    renderer, encoder = load_models(None, "renderer", "slider_encoder")
+    trainer = PlannerTrainer(tmp_path, cached["train"], cached["validation"], renderer, encoder,
+                             PlannerTrainingConfig(**TINY, aspect_confidence=True))
+    trainer.train(progress=False)
+    assert trainer.planner.uncertainty.weight.abs().sum() > 0
+    calibration = json.loads((tmp_path / "calibration.json").read_text())
+    loaded = CompactPlanner.from_pretrained(tmp_path / "compact_planner")
+    assert loaded.config.aspect_confidence
+    assert loaded.config.aspect_shrinkage == tuple(calibration["aspect_shrinkage"][a] for a in ASPECTS)
+    for aspect, curve in calibration["validation_psnr_by_shrinkage"].items():
+        assert curve[str(calibration["aspect_shrinkage"][aspect])] == max(curve.values())

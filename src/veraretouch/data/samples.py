@@ -5,11 +5,14 @@ any size on demand (`render_pair`); labels that cost compute (fitted inverse sli
 round-trip PSNR, reasoning text) are stored with it. Subsets:
 
 - ``auto`` (inverse degradation): input = the crop degraded by a sampled plan
-  (`degrade.sample_degradations`), target = the crop itself. The fix is not the negated
+  (`degrade.sample_degradations`), by faults a camera makes (`camera.sample_camera_faults`) or left
+  as it is (the planner must learn to leave a good photo alone), mixed by ``auto_mix``; target =
+  the crop itself. The fix is not the negated
   degradation (the operators do not commute or invert exactly), so it is *fitted*: sliders that
   take the input back to the target (`fit_plan`, started from the negated degradation, and only
   the sliders the degradation moved are free: fitting all 38 left small spurious moves in
-  untouched bands, which the reasoning text then described).
+  untouched bands, which the reasoning text then described; for camera faults the lighting and
+  global colour sliders are free, and the hue sliders when a hue fault was drawn).
 - ``style``: input = the crop, target = the crop with a real preset; the instruction is a
   request for the preset's look.
 - ``param``: input = the crop, target = the crop with a sampled plan: a paper-distribution plan
@@ -32,8 +35,9 @@ import torch.nn.functional as F
 
 from ..evaluation import psnr
 from ..operators import render
-from ..parameters import N_SLIDERS
+from ..parameters import GLOBAL_COLOR, LIGHTING, N_SLIDERS, SLIDERS, param_index
 from ..plan import Plan
+from .camera import apply_camera_faults, fault_kinds, sample_camera_faults
 from .degrade import sample_degradations
 from .plans import is_held_out, sample_paper_plans, sample_sparse_plans
 
@@ -42,6 +46,8 @@ SPLITS = ("train", "validation", "test")
 SPARSE_PARAM_SHARE = 0.5
 """Share of param samples whose plan is sparse: paper plans move all 38 sliders, and their
 instructions (a clause per notable move) are far longer than what people type."""
+AUTO_SOURCES = ("sliders", "camera", "none")
+"""What makes an auto sample's input: a slider degradation, camera faults, or nothing."""
 CROP_RANGE = (0.6, 1.0)
 """A crop keeps this fraction of each side of the photo (uniform), placed anywhere."""
 LABEL_SIDE = 192
@@ -99,16 +105,20 @@ class Recipe:
     crop: tuple[float, float, float, float]
     input_plan: Plan = field(default_factory=Plan)
     target_plan: Plan = field(default_factory=Plan)
+    camera_faults: dict = field(default_factory=dict)
+    """`camera.apply_camera_faults` record applied to the crop before ``input_plan`` (auto only)."""
 
     def to_json(self) -> dict:
-        return {"key": self.key, "subset": self.subset, "split": self.split, "photo": self.photo,
-                "crop": [round(v, 6) for v in self.crop],
-                "input_plan": plan_record(self.input_plan), "target_plan": plan_record(self.target_plan)}
+        record = {"key": self.key, "subset": self.subset, "split": self.split, "photo": self.photo,
+                  "crop": [round(v, 6) for v in self.crop],
+                  "input_plan": plan_record(self.input_plan), "target_plan": plan_record(self.target_plan)}
+        return {**record, "camera_faults": self.camera_faults} if self.camera_faults else record
 
     @classmethod
     def from_json(cls, record: dict) -> "Recipe":
         return cls(record["key"], record["subset"], record["split"], record["photo"], tuple(record["crop"]),
-                   plan_from_record(record["input_plan"]), plan_from_record(record["target_plan"]))
+                   plan_from_record(record["input_plan"]), plan_from_record(record["target_plan"]),
+                   dict(record.get("camera_faults", {})))
 
 
 def plan_record(plan: Plan) -> dict:
@@ -137,7 +147,8 @@ def render_pair(recipe: Recipe, photo: torch.Tensor, side: int) -> tuple[torch.T
     """The sample's (input, target) images ``(1, 3, h, w)`` at long side ``side``."""
     crop = crop_image(photo, recipe.crop, side)
     if recipe.subset == "auto":
-        return render(crop, recipe.input_plan.to_tensor()[None]).float(), crop
+        faulty = apply_camera_faults(crop, [recipe.camera_faults]) if recipe.camera_faults else crop
+        return render(faulty, recipe.input_plan.to_tensor()[None]).float(), crop
     return crop, render(crop, recipe.target_plan.to_tensor()[None]).float()
 
 
@@ -167,8 +178,10 @@ class Sample:
 
 
 def make_recipe(photo_name: str, index: int, seed: int, subset_weights: dict[str, float],
-                presets: dict[str, list[Preset]]) -> tuple[Recipe, dict]:
-    """The sample's recipe (before labelling) and its sampling facts (degradation kinds, preset)."""
+                presets: dict[str, list[Preset]], auto_mix: tuple[float, ...] = (1.0, 0.0, 0.0)) -> tuple[Recipe, dict]:
+    """The sample's recipe (before labelling) and its sampling facts (degradation kinds, preset).
+    ``auto_mix`` weighs `AUTO_SOURCES` for auto samples (the default, sliders only, draws no extra
+    random number, so data v1 rebuilds as it was)."""
     generator = torch.Generator().manual_seed(sample_seed(seed, photo_name, index))
     split = split_of(photo_name)
     names = [s for s in SUBSETS if subset_weights.get(s, 0) > 0 and (s != "style" or presets.get(split))]
@@ -178,6 +191,13 @@ def make_recipe(photo_name: str, index: int, seed: int, subset_weights: dict[str
     key = f"{split}/{Path(photo_name).stem}/{index:06d}"
     facts: dict = {}
     if subset == "auto":
+        source = "sliders" if tuple(auto_mix) == (1.0, 0.0, 0.0) else AUTO_SOURCES[
+            int(torch.multinomial(torch.tensor(auto_mix, dtype=torch.float), 1, generator=generator))]
+        if source != "sliders":
+            faults = sample_camera_faults(generator) if source == "camera" else {}
+            facts["degradation_kinds"] = fault_kinds(faults)
+            facts["auto_source"] = source
+            return Recipe(key, subset, split, photo_name, crop, camera_faults=faults), facts
         degradation = sample_degradations(1, generator)
         facts["degradation_kinds"] = degradation.kinds[0]
         return Recipe(key, subset, split, photo_name, crop, input_plan=Plan.from_tensor(degradation.params[0])), facts
@@ -193,6 +213,22 @@ def make_recipe(photo_name: str, index: int, seed: int, subset_weights: dict[str
     return Recipe(key, subset, split, photo_name, crop, target_plan=plan), facts
 
 
+def _fit_start(recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
+    """Initial sliders and the free-slider mask of an auto sample's fit: a slider degradation starts
+    at its negation with only its sliders free; camera faults start at the inverse exposure with the
+    lighting and global colour sliders free (and the hue sliders for a hue fault)."""
+    if not recipe.camera_faults:
+        degradation = recipe.input_plan.to_tensor()[None, :N_SLIDERS]
+        return -degradation, (degradation != 0).float()
+    initial = torch.zeros(1, N_SLIDERS)
+    initial[0, param_index("Exposure2012")] = -recipe.camera_faults.get("exposure_ev", 0.0)
+    groups = {LIGHTING, GLOBAL_COLOR}
+    free = torch.tensor([[float(spec.group in groups or ("hue_degrees" in recipe.camera_faults
+                                                         and spec.name.startswith("HueAdjustment")))
+                          for spec in SLIDERS]])
+    return initial, free
+
+
 def label_sample(recipe: Recipe, facts: dict, photo: torch.Tensor, renderer, slider_encoder,
                  fit_steps: int = 30, fit_pixels: int = 1024) -> Sample:
     """Labels for a recipe: (auto) the fitted fix and the quality gate; every subset: latents of
@@ -204,13 +240,15 @@ def label_sample(recipe: Recipe, facts: dict, photo: torch.Tensor, renderer, sli
     rng = random.Random(sample_seed(0, recipe.key, 1))
     input_image, target_image = render_pair(recipe, photo, LABEL_SIDE)
     labels: dict = {key: value for key, value in facts.items() if not key.startswith("_")}
-    if recipe.subset == "auto":
-        degradation = recipe.input_plan.to_tensor()[None, :N_SLIDERS]
+    if recipe.subset == "auto" and (recipe.camera_faults or recipe.input_plan.values):
+        initial, free = _fit_start(recipe)
         fit = fit_plan(input_image, target_image, steps=fit_steps, sample_pixels=fit_pixels,
-                       initial_sliders=-degradation, free_sliders=(degradation != 0).float())
+                       initial_sliders=initial, free_sliders=free)
         recipe.target_plan = fit.plan
         labels["fit_psnr"] = round(fit.psnr[0], 2)
         labels["clipped_share"] = round(clipped_share(input_image, target_image), 5)
+    elif recipe.subset == "auto":  # left as it is: the fix is no edit
+        labels["fit_psnr"], labels["clipped_share"] = 100.0, 0.0
     params = recipe.target_plan.to_tensor()[None]
     small_input, small_target = (F.interpolate(x, scale_factor=ROUND_TRIP_SIDE / max(x.shape[-2:]), mode="area")
                                  for x in (input_image, target_image))

@@ -42,6 +42,9 @@ class BuildConfig:
     fit_steps: int = 30
     fit_pixels: int = 1024
     models: str | None = None
+    auto_mix: tuple[float, ...] = (1.0, 0.0, 0.0)
+    """Weights of an auto sample's input source (`samples.AUTO_SOURCES`: slider degradation, camera
+    faults, none). Data v1 used sliders only; data v2 mixes all three (docs/dataset-card-v2.md)."""
 
     def weights(self) -> dict[str, float]:
         return {s: w for s, w in zip(SUBSETS, self.subset_weights) if s in self.subsets}
@@ -72,6 +75,29 @@ def load_presets(folder: Path | None) -> dict[str, list[Preset]]:
         by_split[split_of(path.name)].append(Preset(plan.name or path.stem, category, plan.description, plan,
                                                     str(path.relative_to(folder))))
     return by_split
+
+
+def gather_photos(folders: list[Path], out: Path, hold_out: tuple[str, ...] = ()) -> tuple[Path, list[Path]]:
+    """One folder of photos for a build from several: ``out/photos`` with a symbolic link per photo of
+    ``folders`` (names must be unique), leaving out the photos whose name matches a ``hold_out``
+    glob (a whole source kept for benchmarks). One folder and nothing held out: that folder as it is.
+    Returns the folder and the held-out photos."""
+    if len(folders) == 1 and not hold_out:
+        return Path(folders[0]), []
+    gathered, held_out = {}, []
+    for folder in folders:
+        for path in photo_paths(folder):
+            if any(path.match(pattern) for pattern in hold_out):
+                held_out.append(path)
+            elif gathered.setdefault(path.name, path) != path:
+                raise ValueError(f"two photos named {path.name}: {gathered[path.name]} and {path}")
+    target = Path(out) / "photos"
+    target.mkdir(parents=True, exist_ok=True)
+    for name, path in gathered.items():
+        link = target / name
+        if not link.is_symlink():
+            link.symlink_to(path.resolve())
+    return target, held_out
 
 
 def shard_specs(photos: list[Path], config: BuildConfig) -> list[dict]:
@@ -137,7 +163,8 @@ class ShardBuilder:
         tmp = target.with_suffix(".tar.tmp")
         with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as archive:
             for photo_name, index in spec["samples"]:
-                recipe, facts = make_recipe(photo_name, index, config.seed, config.weights(), self.presets)
+                recipe, facts = make_recipe(photo_name, index, config.seed, config.weights(), self.presets,
+                                            tuple(config.auto_mix))
                 photo = self.photo(photo_name)
                 sample = label_sample(recipe, facts, photo, self.renderer, self.slider_encoder,
                                       config.fit_steps, config.fit_pixels)
@@ -167,8 +194,10 @@ def _summary(record: dict) -> dict:
 
 
 def build_dataset(photos_dir: Path, out: Path, presets_dir: Path | None, config: BuildConfig,
-                  ray_address: str | None = None, use_ray: bool = False, progress: bool = True) -> list[dict]:
-    """Build every shard of the dataset into ``out`` (resuming), locally or with Ray; returns stats."""
+                  ray_address: str | None = None, use_ray: bool = False, progress: bool = True,
+                  held_out: list[Path] = ()) -> list[dict]:
+    """Build every shard of the dataset into ``out`` (resuming), locally or with Ray; returns stats.
+    ``held_out`` photos (see `gather_photos`) are only listed in the manifest."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     photos = photo_paths(photos_dir)
@@ -178,6 +207,8 @@ def build_dataset(photos_dir: Path, out: Path, presets_dir: Path | None, config:
     manifest = {"config": asdict(config), "photos": [{"name": p.name, "sha256": _sha256(p), "split": split_of(p.name),
                                                       "renderer_held_out": is_held_out(p)} for p in photos],
                 "shards": [shard_name(s) for s in specs]}
+    if held_out:
+        manifest["held_out_photos"] = [{"name": p.name, "sha256": _sha256(p)} for p in held_out]
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     if use_ray:
         return _build_with_ray(specs, photos_dir, out, presets_dir, config, ray_address)

@@ -30,7 +30,8 @@ from ..data.loader import RetouchDataset
 from ..encoders.slider import SliderEncoder, flat_features, params_from_features
 from ..evaluation import psnr
 from ..planner.base import MODES
-from ..planner.compact import CompactPlanner, CompactPlannerConfig
+from ..parameters import GROUPS
+from ..planner.compact import CompactPlanner, CompactPlannerConfig, aspect_energy
 from ..planner.features import FEATURE_SIDE, image_features
 from ..planner.text import TEXT_DIM, InstructionEmbedder
 from ..renderer import RetouchRenderer
@@ -70,7 +71,8 @@ def build_planner_cache(dataset_dir: Path, photos_dir: Path, cache_dir: Path, pr
             texts.append(sample["instruction"])
             record = sample["record"]
             records.append({"key": record["key"], "subset": record["subset"], "kinds": record.get("degradation_kinds", []),
-                            "preset": record.get("preset", {}).get("name")})
+                            "preset": record.get("preset", {}).get("name"),
+                            "source": record.get("auto_source", "sliders") if record["subset"] == "auto" else None})
         cache = {key: torch.stack(values) if values else torch.zeros(0) for key, values in rows.items()}
         tmp = cache_dir / (name.replace(".tar", ".pt") + ".tmp")
         torch.save({**cache, "texts": texts, "records": records, "split": split}, tmp)
@@ -140,6 +142,11 @@ class PlannerTrainingConfig(ScheduleConfig):
     look_words_agree: bool = False
     """Drop preset style samples whose request uses a look word ("cooler", "brighter") that the
     preset's render does not move the way it says (`with_agreeing_look_words`)."""
+    aspect_confidence: bool = False
+    """Learn each aspect's expected plan error (`CompactPlannerConfig.aspect_confidence`) with a Gaussian
+    likelihood, and calibrate the shrinkage it drives on the validation photos at export."""
+    confidence_weight: float = 0.1
+    """Weight of that likelihood in the loss (its gradient never reaches the plan head: errors are detached)."""
     param_requests_as_style: bool = False
     """Also train style mode on every param-mode sample (`with_param_requests_as_style`): a style
     request may spell out moves ("cool it down and lift the shadows"), and style mode should then do
@@ -162,7 +169,8 @@ class PlannerTrainer(ResumableTrainer):
             module.requires_grad_(False)
         self.planner = CompactPlanner(CompactPlannerConfig(hidden=config.hidden, blocks=config.blocks,
                                                            dropout=config.dropout, text_hidden=config.text_hidden,
-                                                           feature_groups=tuple(config.feature_groups)))
+                                                           feature_groups=tuple(config.feature_groups),
+                                                           aspect_confidence=config.aspect_confidence))
         self.planner.set_feature_statistics(train["features"])
         self.models = {"planner": self.planner}
         self.optimizer = torch.optim.AdamW(self.planner.parameters(), lr=config.learning_rate,
@@ -179,12 +187,18 @@ class PlannerTrainer(ResumableTrainer):
         self.planner.train()
         index = torch.randint(0, len(data["mode"]), (config.batch_size,), generator=self.generator)
         pixels = torch.randint(0, PIXELS, (config.pixels_per_sample,), generator=self.generator)
-        raw, latents = self.predict(data, index)
+        raw, log_variance = self.planner.predict(data["features"][index], data["text"][index], data["mode"][index])
+        latents = self.slider_encoder(params_from_features(raw))
         rendered = self.renderer.render_colors(data["input_colors"][index][:, pixels].float(), latents)
         image_loss = F.l1_loss(rendered, data["target_colors"][index][:, pixels].float())
-        return (config.plan_weight * F.mse_loss(raw, data["plan_features"][index])
+        loss = (config.plan_weight * F.mse_loss(raw, data["plan_features"][index])
                 + config.latent_weight * F.mse_loss(latents, data["latents"][index])
                 + config.image_weight * image_loss)
+        if log_variance is not None:
+            error = aspect_energy((raw - data["plan_features"][index]).detach())
+            loss = loss + config.confidence_weight * F.gaussian_nll_loss(
+                torch.zeros_like(error), error.sqrt(), log_variance.exp())
+        return loss
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -198,11 +212,14 @@ class PlannerTrainer(ResumableTrainer):
         """The planner with its plan scales calibrated on the validation samples (a copy: training
         goes on unscaled), and the calibration curves in ``calibration.json``."""
         planner = copy.deepcopy(self.planner)
+        shrinkage = (calibrate_aspect_shrinkage(planner, self.validation_set, self.renderer, self.slider_encoder)
+                     if planner.config.aspect_confidence else {})
         curves = calibrate_mode_scales(planner, self.validation_set, self.renderer, self.slider_encoder)
         planner.save_pretrained(self.out / "compact_planner")
         (self.out / "calibration.json").write_text(json.dumps(
-            {"mode_scales": dict(zip(MODES, planner.config.mode_scales)), "validation_psnr_by_scale": curves},
-            indent=2) + "\n")
+            {"mode_scales": dict(zip(MODES, planner.config.mode_scales)), "validation_psnr_by_scale": curves,
+             "aspect_shrinkage": dict(zip(GROUPS, planner.config.aspect_shrinkage)),
+             "validation_psnr_by_shrinkage": shrinkage}, indent=2) + "\n")
 
 
 SCALE_GRID = tuple(step / 10 for step in range(13))
@@ -234,6 +251,41 @@ def calibrate_mode_scales(planner: CompactPlanner, data: dict, renderer: Retouch
             inputs, slider_encoder(params_from_features(scale * raw))), targets).mean()) for scale in grid}
     planner.config.mode_scales = tuple(max(curves[mode], key=curves[mode].get) if mode in curves else 1.0
                                        for mode in MODES)
+    return curves
+
+
+SHRINKAGE_GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0)
+"""Wiener factors ``k`` `calibrate_aspect_shrinkage` tries per aspect (0: the plan as predicted)."""
+
+
+@torch.no_grad()
+def calibrate_aspect_shrinkage(planner: CompactPlanner, data: dict, renderer: RetouchRenderer,
+                               slider_encoder: SliderEncoder, grid: tuple[float, ...] = SHRINKAGE_GRID,
+                               rounds: int = 2) -> dict:
+    """Set ``planner.config.aspect_shrinkage`` to the per-aspect ``k`` (from ``grid``) with the best
+    mean auto-mode PSNR on ``data`` (validation samples), by coordinate ascent over the aspects
+    (``rounds`` passes); returns ``{aspect: {k: PSNR dB}}`` of the last pass."""
+    planner.eval()
+    index = (data["mode"] == MODES.index("auto")).nonzero().flatten()
+    if len(index) == 0:
+        return {}
+    inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
+    saved_scales = planner.config.mode_scales
+    planner.config.mode_scales = (1.0,) * len(MODES)
+
+    def score(shrinkage: tuple[float, ...]) -> float:
+        planner.config.aspect_shrinkage = shrinkage
+        raw = planner(data["features"][index], data["text"][index], data["mode"][index])
+        rendered = renderer.render_colors(inputs, slider_encoder(params_from_features(raw)))
+        return float(psnr_of_colors(rendered, targets).mean())
+
+    best, curves = [0.0] * len(GROUPS), {}
+    for _ in range(rounds):
+        for aspect, group in enumerate(GROUPS):
+            curves[group] = {k: score(tuple(best[:aspect] + [k] + best[aspect + 1:])) for k in grid}
+            best[aspect] = max(curves[group], key=curves[group].get)
+    planner.config.aspect_shrinkage = tuple(best)
+    planner.config.mode_scales = saved_scales
     return curves
 
 
