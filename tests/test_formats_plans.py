@@ -264,12 +264,13 @@ def test_xmp_unmodelled_edits_and_ignored_bookkeeping():
         '<rdf:li><rdf:Description crs:What="Correction"/></rdf:li></rdf:Seq></crs:GradientBasedCorrections>',
     ))
     assert plan.unmodelled == {
-        "ParametricHighlightSplit": "80", "Clarity2012": "+10", "Temperature": "5600", "Tint": "+5",
-        "Sharpness": "40", "GrayMixerRed": "-2.5", "PostCropVignetteAmount": "-20",
-        "PostCropVignetteMidpoint": "40", "ToneCurve": "0, 0; 255, 255",
+        "ParametricHighlightSplit": "80", "ToneCurve": "0, 0; 255, 255",
         "GradientBasedCorrections": "(2 structured entries)",
     }
-    assert plan.values == {}
+    assert plan.values == {
+        "Clarity2012": 10.0, "Temperature": 5600.0, "Tint": 5.0, "Sharpness": 40.0, "GrayMixerRed": -2.5,
+        "PostCropVignetteAmount": -20.0, "PostCropVignetteMidpoint": 40.0,
+    }
 
 
 def test_xmp_wraps_hues_but_refuses_other_out_of_range_values():
@@ -423,11 +424,12 @@ def test_preset_contents(preset_results):
     assert zen.values["Exposure2012"] == 0.15 and zen.values["Shadows2012"] == 35.0
     assert zen.values["ColorGradeBlending"] == 75.0 and "ColorGradeGlobalHue" not in zen.values
     assert zen.curves["ToneCurvePV2012"] == ((0, 20), (64, 55), (128, 128), (192, 196), (255, 235))
-    assert zen.unmodelled == {"Look": "Adobe Color", "Sharpness": "10", "Clarity2012": "-15", "Dehaze": "-10"}
+    assert zen.unmodelled == {"Look": "Adobe Color"}
+    assert (zen.values["Sharpness"], zen.values["Clarity2012"], zen.values["Dehaze"]) == (10.0, -15.0, -10.0)
 
     delta = preset_results[PRESETS / "Presets" / "Black-White" / "Ilford Delta 3200 +2.xmp"]
     assert delta.monochrome and delta.values["Blacks2012"] == 7.3
-    assert delta.unmodelled["GrayMixerAqua"] == "-2.5" and delta.unmodelled["GrainFrequency"] == "86.3"
+    assert delta.values["GrayMixerAqua"] == -2.5 and delta.values["GrainFrequency"] == 86.3
     assert "Amount" not in delta.unmodelled and delta.unmodelled["Look"] == "Adobe Monochrome"
 
     cyanotype = preset_results[PRESETS / "Presets" / "Alternative-Process" / "01 Cyanotype Classic.xmp"]
@@ -439,8 +441,11 @@ def test_preset_contents(preset_results):
     gold = preset_results[PRESETS / "research" / "OpenFilmStocks" / "2.1.3_Kodak_Gold_200.xmp"]
     assert (gold.name, gold.group, gold.description) == ("2.1.3 Kodak Gold 200", "OpenFilmStocks", None)
     assert gold.values["Contrast2012"] == 60.0 and len(gold.curves) == 4
-    assert gold.unmodelled == {"RedHue": "+30", "RedSaturation": "+40", "GreenHue": "+60",
-                               "GreenSaturation": "+5", "BlueHue": "-5", "BlueSaturation": "-10"}
+    assert gold.unmodelled == {}
+    assert {name: gold.values[name] for name in ("RedHue", "RedSaturation", "GreenHue", "GreenSaturation",
+                                                 "BlueHue", "BlueSaturation")} == {
+        "RedHue": 30.0, "RedSaturation": 40.0, "GreenHue": 60.0, "GreenSaturation": 5.0,
+        "BlueHue": -5.0, "BlueSaturation": -10.0}
 
 
 # ------------------------------------------------------------------------------ read_plan / write_plan

@@ -1,7 +1,10 @@
 """The parameter registry: every scalar control with its name, group, range and default.
 
 One flat vector per plan, ``(P,)`` or batched ``(B, P)``, laid out as
-``[38 core sliders | 14 colour-grading values | monochrome | 4 x CURVE_SAMPLES tone-curve samples]``.
+``[38 core sliders | 14 colour-grading values | monochrome | 8 B&W mixer | 7 calibration |
+2 raw white balance | 16 finishing | 4 x CURVE_SAMPLES tone-curve samples]``.
+Everything before the finishing block is pointwise (a 3D LUT); the finishing block holds the
+spatial effects (`veraretouch.operators.finishing`), applied after the LUT.
 Names are the Lightroom / Camera Raw XMP ``crs:`` names, so a plan reads like a preset.
 Units are Lightroom's: ``Exposure2012`` in EV, the rest in slider units (usually -100..100).
 """
@@ -113,7 +116,70 @@ GRADING: tuple[ParamSpec, ...] = (
 MONOCHROME = ParamSpec("Monochrome", GLOBAL_COLOR, 0.0, 1.0, unit="fraction",
                        description="Treatment=Monochrome: 1 removes all chroma before colour grading")
 
-SCALARS: tuple[ParamSpec, ...] = SLIDERS + GRADING + (MONOCHROME,)
+MIXER: tuple[ParamSpec, ...] = tuple(
+    ParamSpec(f"GrayMixer{band}", SPECIFIC_COLOR, -100.0, 100.0,
+              description=f"black & white mix: + renders {band.lower()}s lighter in the monochrome result")
+    for band in HSL_BANDS)
+"""Lightroom's B&W mix (GrayMixer*): acts only through Monochrome, scaled by its fraction."""
+
+
+def _primary(colour: str) -> tuple[ParamSpec, ...]:
+    return (
+        ParamSpec(f"{colour}Hue", SPECIFIC_COLOR, -100.0, 100.0,
+                  description=f"camera calibration: rotates the {colour.lower()} primary's hue (+ round the wheel)"),
+        ParamSpec(f"{colour}Saturation", SPECIFIC_COLOR, -100.0, 100.0,
+                  description=f"camera calibration: chroma of the {colour.lower()} primary"),
+    )
+
+
+CALIBRATION: tuple[ParamSpec, ...] = (
+    ParamSpec("ShadowTint", GLOBAL_COLOR, -100.0, 100.0,
+              description="camera calibration: shadow tint, + magenta, - green"),
+) + _primary("Red") + _primary("Green") + _primary("Blue")
+"""Camera calibration (Lightroom's Calibration panel), applied first, in linear light."""
+
+RAW_WHITE_BALANCE: tuple[ParamSpec, ...] = (
+    ParamSpec("Temperature", GLOBAL_COLOR, 2000.0, 50000.0, default=5500.0, unit="K",
+              description="absolute white balance of a raw preset; on rendered files the equivalent shift "
+                          "from daylight (5500 K), as Lightroom approximates it"),
+    ParamSpec("Tint", GLOBAL_COLOR, -150.0, 150.0,
+              description="absolute raw tint; on rendered files 2/3 of it acts as IncrementalTint"),
+)
+"""Lightroom's raw white balance; `veraretouch.operators.tone.white_balance` says how it renders."""
+
+FINISHING: tuple[ParamSpec, ...] = (
+    ParamSpec("PostCropVignetteAmount", LIGHTING, -100.0, 100.0,
+              description="post-crop vignette: - darkens the edges, + lightens them"),
+    ParamSpec("PostCropVignetteMidpoint", LIGHTING, 0.0, 100.0, default=50.0,
+              description="how far from the centre the vignette starts: lower reaches further in"),
+    ParamSpec("PostCropVignetteFeather", LIGHTING, 0.0, 100.0, default=50.0,
+              description="width of the vignette's soft edge"),
+    ParamSpec("PostCropVignetteRoundness", LIGHTING, -100.0, 100.0,
+              description="vignette shape: - towards the frame's rectangle, + towards a circle"),
+    ParamSpec("PostCropVignetteStyle", LIGHTING, 1.0, 3.0, default=1.0, unit="style",
+              description="1 highlight priority, 2 colour priority, 3 paint overlay"),
+    ParamSpec("PostCropVignetteHighlightContrast", LIGHTING, 0.0, 100.0,
+              description="highlight priority: how much bright areas resist the darkening"),
+    ParamSpec("GrainAmount", LIGHTING, 0.0, 100.0, description="film grain strength (luminance noise in midtones)"),
+    ParamSpec("GrainSize", LIGHTING, 0.0, 100.0, default=25.0,
+              description="grain size, relative to the image (the look is the same at any resolution)"),
+    ParamSpec("GrainFrequency", LIGHTING, 0.0, 100.0, default=50.0,
+              description="grain roughness: + mixes in a finer, irregular octave"),
+    ParamSpec("Clarity2012", LIGHTING, -100.0, 100.0, description="large-scale local contrast in the midtones"),
+    ParamSpec("Texture", LIGHTING, -100.0, 100.0, description="medium-scale detail in the midtones"),
+    ParamSpec("Dehaze", LIGHTING, -100.0, 100.0,
+              description="+ removes haze (contrast and saturation where it is low), - adds haze"),
+    ParamSpec("Sharpness", LIGHTING, 0.0, 150.0, description="sharpening amount (unsharp mask on luminance)"),
+    ParamSpec("SharpenRadius", LIGHTING, 0.5, 3.0, default=1.0, unit="px",
+              description="sharpening radius in pixels"),
+    ParamSpec("SharpenDetail", LIGHTING, 0.0, 100.0, default=25.0,
+              description="sharpening of fine detail: low values suppress halos on strong edges"),
+    ParamSpec("SharpenEdgeMasking", LIGHTING, 0.0, 100.0,
+              description="restricts sharpening to edges: + leaves flat areas alone"),
+)
+"""Spatial effects (`veraretouch.operators.finishing`): they look at neighbours, so no LUT holds them."""
+
+SCALARS: tuple[ParamSpec, ...] = SLIDERS + GRADING + (MONOCHROME,) + MIXER + CALIBRATION + RAW_WHITE_BALANCE + FINISHING
 SCALAR_INDEX: dict[str, int] = {spec.name: i for i, spec in enumerate(SCALARS)}
 SPECS: dict[str, ParamSpec] = {spec.name: spec for spec in SCALARS}
 
@@ -122,10 +188,13 @@ N_SCALARS = len(SCALARS)
 SLIDER_SLICE = slice(0, N_SLIDERS)
 GRADING_SLICE = slice(N_SLIDERS, N_SLIDERS + len(GRADING))
 MONOCHROME_INDEX = N_SLIDERS + len(GRADING)
+FINISHING_SLICE = slice(MONOCHROME_INDEX + 1 + len(MIXER) + len(CALIBRATION) + len(RAW_WHITE_BALANCE), N_SCALARS)
+FINISHING_NAMES = tuple(spec.name for spec in FINISHING)
 CURVES_SLICE = slice(N_SCALARS, N_SCALARS + len(CURVE_CHANNELS) * CURVE_SAMPLES)
 N_PARAMS = CURVES_SLICE.stop
 
 assert N_SLIDERS == 38, N_SLIDERS
+assert SCALARS[FINISHING_SLICE] == FINISHING
 
 
 def group_of(name: str) -> str:

@@ -6,7 +6,10 @@ Settings are the ``crs:`` properties of the ``rdf:Description`` elements directl
 ``rdf:RDF``, in attribute form (``crs:Exposure2012="+0.30"``) or element form
 (``<crs:Exposure2012>+0.30</crs:Exposure2012>``). Rules:
 
-- the 38 sliders and the ``ColorGrade*`` fields become ``plan.values``; point curves
+- the 38 sliders, ``ColorGrade*``, the B&W mixer (``GrayMixer*``), camera calibration, raw white
+  balance (``Temperature`` / ``Tint``) and the finishing effects (vignette, grain, clarity,
+  texture, dehaze, sharpening) become ``plan.values``; `FIELD_ALIASES` and signed temperatures
+  (`TEMPERATURE_REFERENCE_K`) are normalised first; point curves
   (``ToneCurvePV2012`` and its Red/Green/Blue) are ``rdf:Seq`` lists of ``"x, y"`` items;
 - ``Treatment="Monochrome"`` or the legacy ``ConvertToGrayscale="True"`` sets ``Monochrome`` to 1;
 - legacy split toning (``SplitToningShadowHue/Saturation``, ``SplitToningHighlightHue/Saturation``,
@@ -73,12 +76,7 @@ LEGACY_SPLIT_TONING = {
 }
 
 NEUTRAL_VALUES = {
-    name: 0.0 for name in (
-        "Clarity2012", "Texture", "Dehaze", "GrainAmount", "PostCropVignetteAmount", "VignetteAmount",
-        "LuminanceSmoothing", "ShadowTint", "RedHue", "RedSaturation", "GreenHue", "GreenSaturation",
-        "BlueHue", "BlueSaturation", "DefringePurpleAmount", "DefringeGreenAmount",
-        "SharpenEdgeMasking", "SharpnessEdgeMasking",
-    )
+    name: 0.0 for name in ("VignetteAmount", "LuminanceSmoothing", "DefringePurpleAmount", "DefringeGreenAmount")
 } | {"Amount": 1.0}
 """Unmodelled fields whose value here is a no-op in Lightroom (``Amount`` is the preset strength)."""
 
@@ -86,12 +84,25 @@ HUE_FIELDS = frozenset(spec.name for spec in SCALARS if spec.unit == "degrees")
 """Hues are angles: a value outside 0..360 (one real preset has ``-30``) is wrapped, not refused."""
 
 DEPENDENT_FIELDS = {
-    "Grain": "GrainAmount",
-    "PostCropVignette": "PostCropVignetteAmount",
     "DefringePurple": "DefringePurpleAmount",
     "DefringeGreen": "DefringeGreenAmount",
 }
 """Field-name prefix -> the amount that switches the effect on; details of a neutral effect are no-ops."""
+
+FIELD_ALIASES = {
+    "SharpnessRadius": "SharpenRadius", "SharpnessDetail": "SharpenDetail",
+    "SharpnessMasking": "SharpenEdgeMasking", "SharpnessEdgeMasking": "SharpenEdgeMasking",
+    "GrainRoughness": "GrainFrequency",
+}
+"""Names some preset tools write for Lightroom's sharpening details and grain roughness (56 of the
+shared presets);
+Lightroom itself ignores them, but their author meant the ``Sharpen*`` fields, so they are read
+as those (a file's own ``Sharpen*`` field wins). They are written back under Lightroom's names."""
+
+TEMPERATURE_REFERENCE_K = 5500.0
+"""A signed ``Temperature`` (``"+400"``, in 38 shared presets) cannot be Lightroom's own writing,
+which is an unsigned Kelvin value from 2000 to 50000: it is read as a shift from daylight
+(5500 K, the `Temperature` default), so ``"+400"`` is 5900 K and ``"-500"`` 5000 K."""
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -107,6 +118,11 @@ def plan_from_xmp(source: str | bytes) -> Plan:
     curves: dict[str, list[tuple[float, float]]] = {}
     meta: dict[str, str | None] = {"Name": None, "Group": None, "Description": None}
     unmodelled: dict[str, str] = {}
+    for alias, name in FIELD_ALIASES.items():
+        if alias in fields:
+            fields.setdefault(name, fields.pop(alias))
+    if isinstance(fields.get("Temperature"), str) and fields["Temperature"][:1] in "+-":
+        fields["Temperature"] = repr(TEMPERATURE_REFERENCE_K + _number("Temperature", fields["Temperature"]))
     for name, raw in fields.items():
         if name in HUE_FIELDS:
             values[name] = _hue(name, raw)

@@ -30,6 +30,8 @@ COLOURFUL_CHROMA = 0.1
 """HSL lightness changes fade in with OKLab chroma over [0, COLOURFUL_CHROMA] (a raised cosine):
 greys stay put, and the fade is gentle enough that neighbouring skin tones move together
 (a steeper fade turns small chroma differences into lightness jumps)."""
+MIXER_MAX_LIGHTNESS = 0.6
+"""``GrayMixer*`` at +-100 scales the grey lightness of that band's saturated colours by 1 +- this."""
 VIBRANCE_FULL_CHROMA = 0.3
 SKIN_HUE_DEG = 55.0
 SKIN_WIDTH_DEG = 22.0
@@ -125,9 +127,17 @@ def saturation_oklab(oklab: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
 
 
 def monochrome_oklab(oklab: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-    """Treatment=Monochrome: remove chroma (the amount is a fraction, so it stays differentiable)."""
-    keep = 1.0 - control(params, "Monochrome").to(oklab.dtype)
-    return torch.cat([oklab[:, :1], oklab[:, 1:] * keep], dim=1)
+    """Treatment=Monochrome: remove chroma (the amount is a fraction, so it stays differentiable),
+    with Lightroom's B&W mix: each ``GrayMixer`` band scales the lightness of its own hues by
+    ``1 + MIXER_MAX_LIGHTNESS * value / 100``, fading in with chroma as the HSL lightness does
+    (greys are never moved). The mix acts in proportion to the Monochrome fraction."""
+    amount = control(params, "Monochrome").to(oklab.dtype)
+    lightness, a, b = oklab[:, :1], oklab[:, 1:2], oklab[:, 2:3]
+    chroma, hue = chroma_and_hue(a, b)
+    mixer = torch.cat([control(params, f"GrayMixer{band}") for band in HSL_BANDS], 1).reshape(-1, len(HSL_BANDS))
+    mix = band_blend(torch.rad2deg(hue), mixer.to(oklab.dtype) / 100.0) * rise(chroma, 0.0, COLOURFUL_CHROMA)
+    lightness = lightness * (1.0 + amount * MIXER_MAX_LIGHTNESS * mix)
+    return torch.cat([lightness, oklab[:, 1:] * (1.0 - amount)], dim=1)
 
 
 def wheel_hue_to_oklch_radians(wheel_deg: torch.Tensor) -> torch.Tensor:

@@ -2,12 +2,13 @@
 
 Order (Lightroom's panel order, in the space where each step is natural):
 
-1. sRGB decode to linear light.
-2. White balance (IncrementalTemperature / Tint) and Exposure: multiplicative in linear light.
+1. sRGB decode to linear light; camera calibration (primaries, shadow tint) as a profile would.
+2. White balance (IncrementalTemperature / Tint, plus the raw Temperature / Tint as their
+   rendered-file equivalents) and Exposure: multiplicative in linear light.
    The result is clipped to the gamut, as an output-referred editor clips a rendered file.
 3. OKLab: Contrast, Highlights, Shadows, Whites, Blacks, parametric zones on lightness.
 4. sRGB-encoded: the point curves (ToneCurvePV2012 and per channel), as Lightroom draws them.
-5. OKLab: HSL per band, Vibrance, Saturation, Monochrome, Color Grading.
+5. OKLab: HSL per band, Vibrance, Saturation, Monochrome (with the B&W mix), Color Grading.
 6. sRGB encode, clipped to [0, 1].
 
 Every step depends on the pixel's own colour only, so any plan is exactly a 3D LUT. Arithmetic
@@ -20,7 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..parameters import CURVES_SLICE, GRADING, HSL_BANDS, N_PARAMS, SLIDERS, default_params, param_index
+from ..parameters import CALIBRATION, CURVES_SLICE, GRADING, HSL_BANDS, N_PARAMS, SLIDERS, default_params, param_index
+from .calibration import calibrate
 from .colorspace import linear_rgb_to_oklab, linear_rgb_to_srgb, oklab_to_linear_rgb, srgb_to_linear_rgb
 from .color import color_grade_oklab, hsl_oklab, monochrome_oklab, saturation_oklab
 from .tone import exposure, point_curves, tone_oklab, white_balance
@@ -40,6 +42,7 @@ _STAGE_CONTROLS = {
     "hsl": [f"{kind}Adjustment{band}" for kind in ("Hue", "Saturation", "Luminance") for band in HSL_BANDS],
     "saturation": ["Vibrance", "Saturation"],
     "monochrome": ["Monochrome"],
+    "calibration": [spec.name for spec in CALIBRATION],
     "grading": [spec.name for spec in GRADING if spec.name.endswith(("Sat", "Lum"))],
 }
 _STAGE_INDEX = {stage: [param_index(name) for name in names] for stage, names in _STAGE_CONTROLS.items()}
@@ -65,7 +68,10 @@ def render(image: torch.Tensor, params: torch.Tensor, compute_dtype: torch.dtype
     _check(image, params)
     x = image.to(compute_dtype)
     p = params.to(compute_dtype)
-    linear = exposure(white_balance(srgb_to_linear_rgb(x), p), p).clamp(0.0, 1.0)
+    linear = srgb_to_linear_rgb(x)
+    if _active(params, "calibration"):
+        linear = calibrate(linear, p)
+    linear = exposure(white_balance(linear, p), p).clamp(0.0, 1.0)
     lab = linear_rgb_to_oklab(linear)
     if _active(params, "tone"):
         lab = tone_oklab(lab, p)

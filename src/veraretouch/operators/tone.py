@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 
 from ..parameters import control, curve_samples
+from .calibration import raw_white_balance_shift, raw_white_balance_table
 from .colorspace import LUMINANCE_WEIGHTS
 from .shapes import bump, bump_height, rise
 
@@ -19,16 +20,22 @@ Tint+ lowers green against red and blue (more magenta). Roughly one stop between
 at full Temperature, in the range of Lightroom's incremental white balance on rendered files."""
 
 
+RAW_WHITE_BALANCE_TABLE = raw_white_balance_table(*WHITE_BALANCE_LOG2_GAINS.values())
+"""Incremental (temperature, tint) equivalent to each raw Kelvin value (`calibration` explains)."""
+
+
 def white_balance(linear_rgb: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     """Von Kries-style channel gains in linear light, normalised so a neutral keeps its luminance.
 
     ``gains = 2 ** (t * g_T + u * g_U)``, divided by their luminance ``Y(gains)``, with
-    ``t, u = slider / 100``.
+    ``t, u = slider / 100`` and the raw ``Temperature`` / ``Tint`` added as their incremental
+    equivalents (`raw_white_balance_shift`).
     """
+    raw_shift = raw_white_balance_shift(params.to(linear_rgb.dtype), RAW_WHITE_BALANCE_TABLE)
     log2_gains = 0.0
-    for name, per_channel in WHITE_BALANCE_LOG2_GAINS.items():
+    for (name, per_channel), shift in zip(WHITE_BALANCE_LOG2_GAINS.items(), raw_shift):
         direction = linear_rgb.new_tensor(per_channel).reshape(1, 3, 1, 1)
-        log2_gains = log2_gains + control(params, name).to(linear_rgb.dtype) / 100.0 * direction
+        log2_gains = log2_gains + (control(params, name).to(linear_rgb.dtype) + shift) / 100.0 * direction
     gains = torch.exp2(log2_gains)
     luminance = (gains * linear_rgb.new_tensor(LUMINANCE_WEIGHTS).reshape(1, 3, 1, 1)).sum(1, keepdim=True)
     return linear_rgb * gains / luminance
