@@ -34,6 +34,9 @@ VARIANTS = {
     "wide-512x2": {"hidden": 512, "blocks": 2, "aspect_confidence": True},
     "colour-features": {"feature_groups": ALL_COLOUR, "aspect_confidence": True},
     "colour-features-128": {"feature_groups": ALL_COLOUR, "hidden": 128, "aspect_confidence": True},
+    "image-loss": {"image_weight": 1.0, "aspect_confidence": True},
+    "photos-32": {"max_train_photos": 32, "aspect_confidence": True},
+    "photos-100": {"max_train_photos": 100, "aspect_confidence": True},
 }
 
 

@@ -174,7 +174,8 @@ def feature_layout() -> dict[str, slice]:
              ("lightness_quantiles", len(LIGHTNESS_QUANTILES)), ("rgb_mean", 3), ("rgb_std", 3), ("rgb_tails", 6),
              ("ab_histogram", AB_BINS ** 2), ("band_share", len(HSL_BANDS)), ("band_chroma", len(HSL_BANDS)),
              ("band_lightness", len(HSL_BANDS)), ("cast", 2 * len(ZONES)), ("chroma_mean", 1),
-             ("chroma_quantiles", len(CHROMA_QUANTILES)), ("clipped", 2), ("grid", 3 * GRID * GRID)]
+             ("chroma_quantiles", len(CHROMA_QUANTILES)), ("clipped", 2), ("grid", 3 * GRID * GRID),
+             ("illuminant", 8), ("exposure_key", 2)]
     layout, start = {}, 0
     for name, size in sizes:
         layout[name] = slice(start, start + size)
@@ -203,6 +204,10 @@ def test_feature_layout_matches_the_docstring(photo):
     assert torch.allclose(features[LAYOUT["lightness_quantiles"]],
                           torch.quantile(lightness, torch.tensor(LIGHTNESS_QUANTILES)), atol=1e-6)
     assert torch.allclose(features[LAYOUT["grid"]], F.adaptive_avg_pool2d(srgb_to_oklab(photo), GRID).flatten(), atol=1e-6)
+    from veraretouch.planner.features import exposure_key, illuminant_estimates
+
+    assert torch.allclose(features[LAYOUT["illuminant"]], illuminant_estimates(photo)[0], atol=1e-6)
+    assert torch.allclose(features[LAYOUT["exposure_key"]], exposure_key(photo)[0], atol=1e-6)
     for name in ("rgb_histograms", "lightness_histogram", "ab_histogram"):
         histograms = features[LAYOUT[name]].reshape(-1, AB_BINS ** 2 if name == "ab_histogram" else
                                                      (RGB_BINS if name == "rgb_histograms" else LIGHTNESS_BINS))
@@ -769,3 +774,27 @@ def test_training_with_confidence_calibrates_the_shrinkage_on_validation(cached,
     assert loaded.config.aspect_shrinkage == tuple(calibration["aspect_shrinkage"][a] for a in ASPECTS)
     for aspect, curve in calibration["validation_psnr_by_shrinkage"].items():
         assert curve[str(calibration["aspect_shrinkage"][aspect])] == max(curve.values())
+
+
+def test_illuminant_estimates_see_a_cast_and_the_key_sees_a_stop(photo):
+    from veraretouch.operators.colorspace import linear_rgb_to_srgb, srgb_to_linear_rgb
+    from veraretouch.planner.features import exposure_key, illuminant_estimates
+
+    linear = srgb_to_linear_rgb(photo)
+    warm = linear_rgb_to_srgb((linear * torch.tensor([1.2, 1.0, 0.8])[:, None, None]).clamp(0, 1))
+    shift = illuminant_estimates(warm) - illuminant_estimates(photo)
+    assert (shift[0, 0::2] > 0.05).all() and (shift[0, 1::2] < -0.05).all(), "every estimator: redder, less blue"
+    darker = linear_rgb_to_srgb(linear / 2)
+    key_change, median_change = (exposure_key(darker) - exposure_key(photo))[0].tolist()
+    assert abs(median_change + 1) < 0.01 and -1.05 < key_change < -0.8, "a stop down (the floor holds the darkest pixels)"
+    assert torch.isfinite(illuminant_estimates(torch.zeros(1, 3, 8, 8))).all()
+
+
+def test_planners_trained_before_a_feature_group_was_appended_read_their_columns(photo):
+    old = CompactPlanner(CompactPlannerConfig(hidden=16, blocks=1, image_features=288,
+                                              feature_groups=("lightness_quantiles",))).eval()
+    torch.nn.init.normal_(old.head.weight)
+    features = image_features(photo)
+    assert features.shape[1] > 288
+    modes = torch.tensor([MODES.index("auto")])
+    assert torch.equal(old(features, torch.zeros(1, TEXT_DIM), modes), old(features[:, :288], torch.zeros(1, TEXT_DIM), modes))

@@ -50,6 +50,41 @@ def instruction_statistics(out: Path, shards: list[str]) -> dict[str, dict]:
     return result
 
 
+def photo_provenance(path: Path) -> str:
+    """Where a photo comes from, read from the ``README.md`` of the folder it really lives in: the
+    table row whose first cell is its file name (package, path, licence, credit...), or else the row
+    whose first cell is a prefix of the name (``| lomiri- | package | licence |``); '' if none."""
+    readme = Path(path).resolve().parent / "README.md"
+    if not readme.is_file():
+        return ""
+    name, prefix_row = Path(path).name, ""
+    for line in readme.read_text(errors="replace").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not line.lstrip().startswith("|"):
+            continue
+        if cells[0] == name:
+            return " · ".join(cell for cell in cells[1:] if cell and cell != "—")
+        if cells[0].endswith("-") and name.startswith(cells[0]) and not prefix_row:
+            prefix_row = " · ".join(cell for cell in cells[1:] if cell)
+    return prefix_row
+
+
+def photo_table(out: Path) -> list[str]:
+    """Markdown lines listing every photo of the build (split, provenance) and the held-out ones."""
+    manifest_path = Path(out) / "manifest.json"
+    if not manifest_path.is_file():
+        return []
+    manifest = json.loads(manifest_path.read_text())
+    folder = Path(out) / "photos"
+    lines = ["## Photos", "", "| photo | split | source (package · path · licence · credit) |", "|---|---|---|"]
+    for photo in manifest["photos"]:
+        lines.append(f"| {photo['name']} | {photo['split']} | {photo_provenance(folder / photo['name'])} |")
+    for photo in manifest.get("held_out_photos", []):
+        source = photo_provenance(Path(photo["folder"]) / photo["name"]) if "folder" in photo else ""
+        lines.append(f"| {photo['name']} | held out (not built) | {source} |")
+    return [*lines, ""]
+
+
 def write_card(stats: list[dict], out: Path, command: str, seconds: float | None = None) -> Path:
     """Aggregate shard stats into ``out/CARD.md`` with plots; returns the card's path. ``seconds``:
     the wall time of the build command (the per-sample cost is quoted from the shards' own timings
@@ -95,6 +130,7 @@ def write_card(stats: list[dict], out: Path, command: str, seconds: float | None
         *(f"| {subset} | {i['instructions']} | {i['distinct']} | \"{i['top']}\" ({100 * i['top_share']:.2f} %) | "
           f"{i['mean_words']:.1f} |" for subset, i in instructions.items()), "",
         "## Plots", "", *(f"![{name}]({name})" for name in plots), "",
+        *photo_table(out),
     ]
     path = out / "CARD.md"
     path.write_text("\n".join(lines))

@@ -147,6 +147,7 @@ class CompactPlanner(nn.Module, PretrainedMixin):
                 mode_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The raw plan features ``(B, PLAN_FEATURES)`` and, with ``aspect_confidence``, the predicted
         log-variance of each aspect's plan error ``(B, 3)`` (else None); no shrinkage, no mode scale."""
+        features = features[:, :self.config.image_features]  # groups are appended: older planners read their columns
         standardised = ((features - self.feature_mean) / self.feature_std).clamp(-STANDARD_LIMIT, STANDARD_LIMIT)
         standardised = standardised * self.feature_mask
         hidden = self.norm(self.blocks(self.image_in(standardised) + self.text_in(text_embeddings)

@@ -13,7 +13,15 @@ differentiable in the pixels. ``image_features(x)`` is ``(B, FEATURE_SIZE)``:
   share, mean chroma, mean lightness (shrunk towards the image's means, `BAND_PRIOR_SHARE`);
 - the cast (mean a, b of near-neutral pixels) in shadows, midtones and highlights;
 - chroma mean and 50 / 90 / 99 % quantiles; clipped shares (any channel at 255, all at 0);
-- mean OKLab on a 4 x 4 grid.
+- mean OKLab on a 4 x 4 grid;
+- the illuminant as four classic white-balance estimators see it, each as log chromaticity
+  ``(log R/G, log B/G)`` of linear RGB: grey world (mean), shades of grey (Minkowski p = 6 mean),
+  grey edge (mean gradient magnitude) and white patch (99th percentile); where they agree there is
+  a cast, where they disagree the scene's own colours are the likelier cause;
+- the exposure key: log2 of the log-average and of the median linear luminance.
+
+Groups are only ever appended, so a planner trained on the first ``config.image_features``
+columns keeps reading exactly those.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import torch.nn.functional as F
 
 from ..evaluation.metrics import soft_channel_histograms
 from ..operators.color import band_weights
-from ..operators.colorspace import chroma_and_hue, srgb_to_oklab
+from ..operators.colorspace import LUMINANCE_WEIGHTS, chroma_and_hue, srgb_to_linear_rgb, srgb_to_oklab
 from ..parameters import HSL_BANDS
 
 FEATURE_SIDE = 96
@@ -39,11 +47,15 @@ BAND_PRIOR_SHARE = 0.01
 """Band means shrink towards the image's mean with the weight of this share of its pixels: a band
 with a handful of pixels would otherwise report one stray pixel's colour (and jump when resampled)."""
 ZONES = ((0.0, 0.35), (0.35, 0.7), (0.7, 1.01))
+SHADES_OF_GREY_P = 6.0
+WHITE_PATCH_QUANTILE = 0.99
+LOG_FLOOR = 1e-4
+"""Linear values are floored here before logs (a black frame gives finite features)."""
 FEATURE_GROUPS = {
     "rgb_histograms": 3 * RGB_BINS, "lightness_histogram": LIGHTNESS_BINS,
     "lightness_quantiles": len(LIGHTNESS_QUANTILES), "rgb_moments": 12, "ab_histogram": AB_BINS ** 2,
     "hue_bands": 3 * len(HSL_BANDS), "zone_casts": 2 * len(ZONES), "chroma": 1 + len(CHROMA_QUANTILES),
-    "clipping": 2, "grid": 3 * GRID * GRID,
+    "clipping": 2, "grid": 3 * GRID * GRID, "illuminant": 8, "exposure_key": 2,
 }
 """The feature vector's parts, in order, and their sizes (`feature_slices` gives their columns)."""
 FEATURE_SIZE = sum(FEATURE_GROUPS.values())
@@ -108,5 +120,34 @@ def image_features(image: torch.Tensor) -> torch.Tensor:
     parts += [chroma.mean(dim=1, keepdim=True), torch.quantile(chroma, chroma.new_tensor(CHROMA_QUANTILES), dim=1).T,
               (rgb >= 254.5 / 255).any(dim=1).float().mean(dim=1, keepdim=True),
               (rgb <= 0.5 / 255).all(dim=1).float().mean(dim=1, keepdim=True),
-              F.adaptive_avg_pool2d(oklab, GRID).reshape(batch, -1)]
+              F.adaptive_avg_pool2d(oklab, GRID).reshape(batch, -1),
+              illuminant_estimates(srgb), exposure_key(srgb)]
     return torch.cat(parts, dim=1)
+
+
+def _log_chromaticity(rgb: torch.Tensor) -> torch.Tensor:
+    """``(B, 3)`` positive linear RGB -> ``(B, 2)``: ``log(R/G), log(B/G)``."""
+    logs = rgb.clamp(min=LOG_FLOOR).log()
+    return torch.stack([logs[:, 0] - logs[:, 1], logs[:, 2] - logs[:, 1]], dim=1)
+
+
+def illuminant_estimates(srgb: torch.Tensor) -> torch.Tensor:
+    """``(B, 3, H, W)`` sRGB -> ``(B, 8)``: grey world, shades of grey, grey edge and white patch
+    illuminant estimates as log chromaticities (0, 0 = neutral)."""
+    linear = srgb_to_linear_rgb(srgb).flatten(2)
+    grey_world = linear.mean(dim=2)
+    shades = linear.clamp(min=0).pow(SHADES_OF_GREY_P).mean(dim=2).pow(1 / SHADES_OF_GREY_P)
+    image = srgb_to_linear_rgb(srgb)
+    dx, dy = image[..., :, 1:] - image[..., :, :-1], image[..., 1:, :] - image[..., :-1, :]
+    edges = dx.abs().flatten(2).mean(dim=2) + dy.abs().flatten(2).mean(dim=2)
+    patch = torch.quantile(linear, WHITE_PATCH_QUANTILE, dim=2)
+    return torch.cat([_log_chromaticity(estimate) for estimate in (grey_world, shades, edges, patch)], dim=1)
+
+
+def exposure_key(srgb: torch.Tensor) -> torch.Tensor:
+    """``(B, 3, H, W)`` sRGB -> ``(B, 2)``: log2 of the log-average (the photographic "key") and of the
+    median of linear luminance."""
+    weights = srgb.new_tensor(LUMINANCE_WEIGHTS)[None, :, None]
+    luminance = (srgb_to_linear_rgb(srgb).flatten(2) * weights).sum(dim=1).clamp(min=LOG_FLOOR)
+    key = luminance.log2().mean(dim=1)
+    return torch.stack([key, luminance.median(dim=1).values.log2()], dim=1)

@@ -19,6 +19,7 @@ doing nothing for comparison.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,9 @@ class PlannerTrainingConfig(ScheduleConfig):
     likelihood, and calibrate the shrinkage it drives on the validation photos at export."""
     confidence_weight: float = 0.1
     """Weight of that likelihood in the loss (its gradient never reaches the plan head: errors are detached)."""
+    max_train_photos: int = 0
+    """Train on the samples of this many training photos only (0: all; the first by a hash of the
+    name, so a smaller set is part of a larger one): how the gain grows with the photos."""
     param_requests_as_style: bool = False
     """Also train style mode on every param-mode sample (`with_param_requests_as_style`): a style
     request may spell out moves ("cool it down and lift the shadows"), and style mode should then do
@@ -170,7 +174,8 @@ class PlannerTrainer(ResumableTrainer):
         self.planner = CompactPlanner(CompactPlannerConfig(hidden=config.hidden, blocks=config.blocks,
                                                            dropout=config.dropout, text_hidden=config.text_hidden,
                                                            feature_groups=tuple(config.feature_groups),
-                                                           aspect_confidence=config.aspect_confidence))
+                                                           aspect_confidence=config.aspect_confidence,
+                                                           image_features=train["features"].shape[1]))
         self.planner.set_feature_statistics(train["features"])
         self.models = {"planner": self.planner}
         self.optimizer = torch.optim.AdamW(self.planner.parameters(), lr=config.learning_rate,
@@ -368,6 +373,19 @@ def with_agreeing_look_words(train: dict) -> dict:
     return select_samples(train, [row for row in range(len(train["mode"])) if row not in drop])
 
 
+def photo_of(record: dict) -> str:
+    """The photo (file stem) of a cached sample, from its key ``split/stem/index``."""
+    return record["key"].split("/")[1]
+
+
+def with_photos(train: dict, count: int) -> dict:
+    """The samples of ``count`` of ``train``'s photos, the first by a hash of their name (nested: the
+    photos of a smaller count are among those of a larger one)."""
+    photos = sorted({photo_of(r) for r in train["records"]}, key=lambda p: hashlib.sha256(p.encode()).hexdigest())
+    kept = set(photos[:count])
+    return select_samples(train, [row for row, record in enumerate(train["records"]) if photo_of(record) in kept])
+
+
 def with_param_requests_as_style(train: dict) -> dict:
     """``train`` plus a copy of each param-mode sample as a style-mode sample (same request, same
     labels). Style training text otherwise names looks (presets, moods) and a few plain directions,
@@ -383,6 +401,8 @@ def train_planner(out: Path, cache_dir: Path, renderer: RetouchRenderer, slider_
                   progress: bool = True) -> PlannerTrainer:
     embedder = InstructionEmbedder()
     train = load_planner_cache(cache_dir, "train", embedder)
+    if config.max_train_photos:
+        train = with_photos(train, config.max_train_photos)
     if config.direction_samples:
         train = with_direction_samples(train, config.direction_samples, slider_encoder, cache_dir, embedder,
                                        config.seed)
