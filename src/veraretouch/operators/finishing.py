@@ -301,7 +301,7 @@ def sharpen_delta(lightness: torch.Tensor, blurred: torch.Tensor, params: torch.
 
 def sharpen_radius(params: torch.Tensor) -> float:
     """One blur radius per call: the batch's largest (plans in a batch rarely differ here)."""
-    return float(control(params, "SharpenRadius").max())
+    return float(control(params, "SharpenRadius").detach().max())
 
 
 # ------------------------------------------------------------------------------------- the stage
