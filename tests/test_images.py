@@ -704,14 +704,14 @@ def test_with_tensor_rounds_and_clamps():
     np.testing.assert_array_equal(result.pixels[0, :, 0], [100, 101, 0, 255])
 
 
-def test_grey_stays_grey_only_when_neutral_within_half_a_level():
+def test_grey_stays_grey_only_when_neutral_within_half_an_8bit_level():
     grey = photo(np.full((2, 2, 1), 1000, np.uint16))
     base = grey.to_tensor()
-    nearly = base + torch.tensor([0.0, 0.4, -0.4]).view(1, 3, 1, 1) / 65535
+    nearly = base + torch.tensor([0.0, 0.2, -0.2]).view(1, 3, 1, 1) / 255  # 103 16-bit levels apart
     kept = grey.with_tensor(nearly)
     assert kept.grayscale and kept.pixels.shape == (2, 2, 1) and (kept.pixels == 1000).all()
-    tinted = grey.with_tensor(base + torch.tensor([0.0, 0.0, 0.6]).view(1, 3, 1, 1) / 65535)
-    assert not tinted.grayscale and tinted.pixels[0, 0].tolist() == [1000, 1000, 1001]
+    tinted = grey.with_tensor(base + torch.tensor([0.0, 0.0, 0.6]).view(1, 3, 1, 1) / 255)
+    assert not tinted.grayscale and tinted.pixels[0, 0].tolist() == [1000, 1000, 1154]
     colour = photo(np.full((2, 2, 3), 7, np.uint8))
     assert not colour.with_tensor(colour.to_tensor()).grayscale
 

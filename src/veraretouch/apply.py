@@ -11,7 +11,7 @@ import functools
 import numpy as np
 import torch
 
-from .io.images import Photo
+from .io.images import NEUTRAL_SPREAD, Photo
 from .lut import apply_lut, bake_lut
 from .operators import render
 from .operators.finishing import finish, has_finishing, pointwise_params
@@ -50,13 +50,28 @@ def bake_plan_lut(plan: Plan | torch.Tensor, size: int = DEFAULT_LUT_SIZE) -> np
 
 
 def apply_lut_to_photo(photo: Photo, lut: np.ndarray, in_place: bool = False) -> Photo:
-    """A `Photo` through an ``(N, N, N, 3)`` LUT at full resolution (grey photos are expanded to
-    colour). With ``in_place`` a colour photo's own pixel array receives the result."""
+    """A `Photo` through an ``(N, N, N, 3)`` LUT at full resolution. A grey photo stays grey when
+    the LUT keeps greys neutral (within `NEUTRAL_SPREAD`) and is expanded to colour otherwise.
+    With ``in_place`` a colour photo's own pixel array receives the result."""
     pixels = photo.pixels
-    if pixels.shape[-1] == 1:
+    if photo.grayscale:
+        grey = _neutral_grey_table(lut, photo.pixels.dtype)
+        if grey is not None:
+            return photo.with_pixels(grey[pixels])
         pixels = np.repeat(pixels, 3, axis=-1)
     writable = in_place and pixels is photo.pixels and pixels.flags.writeable and pixels.flags.c_contiguous
     return photo.with_pixels(apply_lut(pixels, lut, out=pixels if writable else None))
+
+
+def _neutral_grey_table(lut: np.ndarray, dtype: np.dtype) -> np.ndarray | None:
+    """Level -> level of every grey through ``lut`` (the channel mean, rounded), or None when the
+    LUT tints some grey by more than `NEUTRAL_SPREAD`."""
+    top = np.iinfo(dtype).max
+    greys = np.repeat(np.arange(top + 1, dtype=np.float32)[None, :, None] / top, 3, axis=2)
+    response = apply_lut(greys, lut)[0]
+    if float((response.max(axis=1) - response.min(axis=1)).max()) > NEUTRAL_SPREAD:
+        return None
+    return np.rint(response.mean(axis=1, dtype=np.float64) * top).astype(dtype)
 
 
 def apply_plan(image: Photo | torch.Tensor, plan: Plan | torch.Tensor, lut_size: int = DEFAULT_LUT_SIZE,

@@ -15,3 +15,12 @@ class ImageWriteError(VeraRetouchError):
 
 class PlanError(VeraRetouchError):
     """A plan or parameter file is malformed, names unknown sliders or holds out-of-range values."""
+
+
+_CONTROL_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped as ``\\n``, ``\\x1b``...: a newline in a file name
+    would otherwise split a one-line report in two, and an escape sequence would reach the terminal."""
+    return text.translate(_CONTROL_ESCAPES)

@@ -1,10 +1,13 @@
 """Plan and LUT file formats: our JSON, the VeraRetouch param file, Lightroom XMP, ``.cube`` LUTs.
 
 `read_plan` / `write_plan` pick the format from the file suffix; a file that cannot be read as a
-plan is a one-line `PlanError` that starts with the file name.
+plan is a one-line `PlanError` that starts with the file name. Every plan that arrives as bytes
+(a file, a web upload) comes through `plan_from_bytes`, which bounds its size; the JSON reader
+bounds nesting and number length, and the XMP reader refuses DTDs.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -16,10 +19,11 @@ from .cube import read_cube, write_cube
 from .jsonplan import plan_from_json, plan_to_json
 from .xmp import plan_from_xmp, plan_to_xmp
 
-__all__ = ["read_plan", "write_plan", "read_cube", "write_cube"]
+__all__ = ["read_plan", "plan_from_bytes", "write_plan", "read_cube", "write_cube"]
 
-MAX_PLAN_BYTES = 64 * 1024 * 1024
-"""Plan files are kilobytes; anything past this is refused before it is parsed."""
+MAX_PLAN_BYTES = 1024 * 1024
+"""Plan files are kilobytes (the largest of ../shared/presets is 4 KB); anything past this is
+refused before it is parsed, which also bounds the memory an XML document can build."""
 
 _READERS: dict[str, Callable[[bytes], Plan]] = {".json": plan_from_json, ".xmp": plan_from_xmp}
 
@@ -35,11 +39,29 @@ def read_plan(path: str | Path) -> Plan:
     """Read a plan from ``.json`` (ours or the VeraRetouch param file) or ``.xmp`` (Lightroom preset)."""
     source = Path(path)
     suffix = _suffix(source)
-    data = read_user_file(source, PlanError, "a plan file", MAX_PLAN_BYTES)
+    return plan_from_bytes(read_user_file(source, PlanError, "a plan file", MAX_PLAN_BYTES), source, suffix)
+
+
+def plan_from_bytes(data: bytes, name: str | Path, suffix: str | None = None) -> Plan:
+    """A plan from a file's bytes; ``name`` labels errors. ``suffix`` (".json" or ".xmp") picks the
+    reader; without one the content decides: JSON when the text (UTF-8, -16 or -32) starts with ``{``."""
+    if len(data) > MAX_PLAN_BYTES:
+        raise PlanError(f"{name}: too large for a plan file ({len(data):,} bytes; the limit is "
+                        f"{MAX_PLAN_BYTES:,}: presets are kilobytes)")
+    reader = _READERS[suffix or (".json" if _looks_like_json(data) else ".xmp")]
     try:
-        return _READERS[suffix](data)
+        return reader(data)
     except PlanError as error:
-        raise PlanError(f"{source}: {error}") from None
+        raise PlanError(f"{name}: {error}") from None
+
+
+def _looks_like_json(data: bytes) -> bool:
+    head = data[:64]
+    try:
+        text = head.decode(json.detect_encoding(head), errors="ignore")
+    except LookupError:
+        return False
+    return text.lstrip("\ufeff \t\r\n").startswith("{")
 
 
 def write_plan(plan: Plan, path: str | Path, overwrite: bool = False) -> Path:

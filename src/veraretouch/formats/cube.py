@@ -93,9 +93,11 @@ def parse_cube(text: str) -> np.ndarray:
     try:
         rows = np.loadtxt(io.StringIO("\n".join(data)), dtype=np.float64, ndmin=2)
     except ValueError:
+        rows = None
+    if rows is None or rows.shape[1] != 3:  # unparsable, or the same wrong count on every line
         bad = next(i for i, line in enumerate(data) if len(line.split()) != 3 or not _all_floats(line))
         raise PlanError(f"data line {bad + 1} (from line {first_data_line}): expected three numbers, "
-                        f"got {data[bad][:40]!r}") from None
+                        f"got {data[bad][:40]!r}")
     if not np.isfinite(rows).all():
         raise PlanError("data lines must hold finite numbers")
     return np.ascontiguousarray(rows.reshape(size, size, size, 3).transpose(2, 1, 0, 3), dtype=np.float32)

@@ -21,6 +21,8 @@ import math
 import re
 from typing import Any, Mapping
 
+import numpy as np
+
 from ..errors import PlanError
 from ..parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS, param_index
 from ..plan import Plan
@@ -34,6 +36,14 @@ PARAM_FILE_SCALE = {"Exposure2012": 100.0}
 """Param-file integer = Lightroom value x scale (1 for every slider not listed)."""
 
 _PAIR = re.compile(r"\[\n\s+(\S+),\n\s+(\S+)\n\s+\]")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?')
+"""A JSON string literal; the closing quote is optional so that an unterminated one is matched to
+the end in one pass (a failed match restarting at every later quote would take quadratic time)."""
+MAX_NESTING = 32
+"""Deepest JSON nesting read: a plan is 3 levels deep; deeper documents are refused before parsing
+(a 100,000-deep array otherwise ends in a RecursionError, tests/test_formats_plans.py)."""
+MAX_INTEGER_DIGITS = 30
+"""Longest integer literal read: Python would build a 5,000-digit int (and refuse past 4,300 digits)."""
 
 
 def _is_number(value: Any) -> bool:
@@ -45,9 +55,53 @@ def _json_number(value: float) -> int | float:
 
 
 def _require_number(field: str, value: Any) -> float:
-    if not _is_number(value) or not math.isfinite(value):
-        raise PlanError(f"{field}: expected a number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value) if _is_number(value) else math.nan
+    except OverflowError:  # an int beyond float range, from an object handed over already parsed
+        number = math.inf
+    if not math.isfinite(number):
+        raise PlanError(f"{field}: expected a number, got {_short(value)}")
+    return number
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, int) and abs(value) >= 10 ** MAX_INTEGER_DIGITS:  # repr() refuses past 4,300 digits
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise PlanError(f"a number with {len(text.lstrip('-'))} digits; plan values are small numbers")
+    return int(text)
+
+
+def load_json(source: str | bytes) -> Any:
+    """Parse JSON text (UTF-8, -16 or -32) with bounded nesting and integer length: every JSON plan
+    is decoded here, so a hostile document is a `PlanError`, never a RecursionError or a huge int."""
+    if isinstance(source, (bytes, bytearray)):
+        try:
+            source = bytes(source).decode(json.detect_encoding(source))
+        except UnicodeDecodeError:
+            raise PlanError("not valid JSON (the bytes are not UTF-8, -16 or -32 text)") from None
+    depth = _nesting_depth(source)
+    if depth > MAX_NESTING:
+        raise PlanError(f"JSON nested {depth} deep; a plan is at most {MAX_NESTING} deep")
+    try:
+        return json.loads(source, parse_int=_bounded_int)
+    except json.JSONDecodeError as error:
+        raise PlanError(f"not valid JSON ({error})") from None
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting outside string literals."""
+    brackets = np.frombuffer(_STRING.sub("", text).encode("utf-8", "replace"), np.uint8)
+    steps = np.isin(brackets, _OPENING).astype(np.int64) - np.isin(brackets, _CLOSING)
+    return int(np.cumsum(steps).max(initial=0))
+
+
+_OPENING, _CLOSING = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 
 
 def _require_text(field: str, value: Any) -> str | None:
@@ -86,15 +140,7 @@ def plan_from_json(source: str | bytes | Mapping) -> Plan:
 
     A document with a ``"format"`` field is ours; one without our fields is read as a param file.
     """
-    if isinstance(source, (str, bytes, bytearray)):
-        try:
-            document = json.loads(source)
-        except json.JSONDecodeError as error:
-            raise PlanError(f"not valid JSON ({error})") from None
-        except UnicodeDecodeError:
-            raise PlanError("not valid JSON (the bytes are not UTF-8 text)") from None
-    else:
-        document = source
+    document = load_json(source) if isinstance(source, (str, bytes, bytearray)) else source
     document = _require_object("document", document)
     if "format" in document:
         return _plan_from_document(document)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 
-from ..errors import VeraRetouchError
+from ..errors import VeraRetouchError, one_line
+from ..io.atomic import is_temporary
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
@@ -30,7 +31,8 @@ def expand_inputs(patterns: Iterable[str]) -> list[Path]:
     for pattern in patterns:
         path = Path(pattern)
         if path.is_dir():
-            matches = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            matches = sorted(p for p in path.iterdir()  # not a temporary file a killed run left
+                             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not is_temporary(p))
             if not matches:
                 raise VeraRetouchError(f"{path}: folder holds no JPEG, PNG or TIFF files")
         elif path.exists():
@@ -46,17 +48,26 @@ def expand_inputs(patterns: Iterable[str]) -> list[Path]:
     return list(unique)
 
 
-def check_output_names(inputs: list[Path], output_dir: Path, suffix_for: Callable[[Path], str]) -> None:
-    """Refuse batches where two inputs would write the same output, or an output would replace an input."""
-    seen: dict[Path, Path] = {}
+def check_output_names(inputs: list[Path], output_dir: Path, suffixes_for: Callable[[Path], Iterable[str]]) -> None:
+    """Refuse batches where two inputs would write the same output, or an output would replace an
+    input, for every output of every input (``suffixes_for(input)``: ".jpg", ".plan.json", ...).
+
+    Names are compared case-insensitively: on a case-insensitive filesystem (macOS, Windows)
+    ``E.jpg`` is ``E.JPG``, and refusing there too keeps a batch's outputs the same everywhere.
+    """
+    seen: dict[str, tuple[Path, Path]] = {}
     for path in inputs:
-        target = (output_dir / (path.stem + suffix_for(path))).resolve()
-        if target in seen:
-            raise VeraRetouchError(f"{path} and {seen[target]} would both write {target}; rename one or run them separately")
-        seen[target] = path
-    clashes = set(seen) & {p.resolve() for p in inputs}
-    if clashes:
-        raise VeraRetouchError(f"{sorted(clashes)[0]}: output would replace an input; choose another output folder")
+        for suffix in suffixes_for(path):
+            target = (output_dir / (path.stem + suffix)).resolve()
+            key = str(target).casefold()
+            if key in seen and seen[key][1] != path:
+                raise VeraRetouchError(f"{path} and {seen[key][1]} would both write {seen[key][0]}; "
+                                       "rename one or run them separately")
+            seen.setdefault(key, (target, path))
+    for path in inputs:
+        clash = seen.get(str(path.resolve()).casefold())
+        if clash is not None:
+            raise VeraRetouchError(f"{clash[0]}: output would replace an input ({path}); choose another output folder")
 
 
 @dataclass
@@ -103,9 +114,9 @@ about 4 x 72 MB of pixels for 24 MP photos, however many photos a batch has
 def failure_message(path: Path, error: BaseException) -> str | None:
     """The one line a batch reports for ``error`` on ``path``; None for errors that are bugs."""
     if isinstance(error, VeraRetouchError):
-        return str(error)
+        return one_line(str(error))
     if isinstance(error, (OSError, ValueError, MemoryError)):
-        return f"{path}: {type(error).__name__}: {error}"
+        return one_line(f"{path}: {type(error).__name__}: {error}")
     return None
 
 

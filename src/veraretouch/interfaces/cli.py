@@ -7,11 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
-from ..errors import PlanError, VeraRetouchError
+from ..errors import PlanError, VeraRetouchError, one_line
+from ..io.atomic import removing_temporaries_on_signals
 from .eval_cli import add_eval_command
 from .export_cli import add_export_commands
 from .planner_cli import add_planner_commands
@@ -322,11 +324,12 @@ def retouch_photos(args: argparse.Namespace, mode: str, edit_for) -> int:
     inputs = expand_inputs(args.photos)
     out_dir: Path = args.output
     suffix = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
-    check_output_names(inputs, out_dir, lambda p: suffix.get(args.format or "", p.suffix.lower()))
-    check_output_names(inputs, out_dir, lambda p: ".plan.json")
+    exports = [f".{kind}" for kind in args.export]
+    check_output_names(inputs, out_dir, lambda p: [suffix.get(args.format or "", p.suffix.lower()), *exports,
+                                                   ".plan.json"])
     report = run_batch(inputs, photo_steps(args, mode, edit_for), description=f"veraretouch {mode}")
     for path, outputs in report.done:
-        print(f"{path} -> {', '.join(str(p) for p in outputs)}")
+        print(one_line(f"{path} -> {', '.join(str(p) for p in outputs)}"))
     print(report.summary(), file=sys.stderr)
     return report.exit_code
 
@@ -372,13 +375,15 @@ def photo_steps(args: argparse.Namespace, mode: str, edit_for):
 
     def write(path: Path, rendered: dict) -> list[Path]:
         from ..formats import write_cube, write_plan
-        from ..io.atomic import atomic_write_text
+        from ..io.atomic import atomic_write_text, refuse_existing
         from ..io.images import output_suffix, write_image
 
         started = time.perf_counter()
         result, exports, record = rendered["result"], rendered["exports"], rendered["record"]
         out_dir: Path = args.output
         image_path = out_dir / (path.stem + output_suffix(result, args.format))
+        refuse_existing([image_path, *(out_dir / f"{path.stem}.{kind}" for kind in args.export),
+                         out_dir / f"{path.stem}.plan.json"], args.overwrite)
         write_image(result, image_path, format=args.format, quality=args.quality, overwrite=args.overwrite)
         encoded = time.perf_counter()
         written = [image_path]
@@ -597,13 +602,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with removing_temporaries_on_signals():
+            return args.run(args)
     except VeraRetouchError as error:
-        print(f"veraretouch: error: {error}", file=sys.stderr)
+        print(f"veraretouch: error: {one_line(str(error))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:  # Ctrl+C or SIGTERM: the writes in progress were removed
         print("veraretouch: interrupted", file=sys.stderr)
-        return 130
+        return 128 + getattr(interrupt, "signum", signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,19 @@ Each decoder picks the library that is exact and fast for the case: OpenCV for g
 conversion); tifffile for TIFF, with OpenCV's libtiff for compressions tifffile needs `imagecodecs`
 for (LZW, JPEG). Before any pixel is decoded, the format is sniffed from the bytes, the header
 size is checked against the decompression-bomb limit, and a JPEG or PNG that ends before its
-end marker is refused as truncated, so a bad file gets a clear message rather than a codec's.
+end marker is refused as truncated, so a bad file gets a clear message rather than a codec's. A
+JPEG whose data ends early but carries an end marker anyway decodes "successfully" with grey
+blocks; libjpeg only says so on stderr, so its warnings are captured during the decode and a
+warning of lost data refuses the file.
 """
 from __future__ import annotations
 
 import io
+import os
 import struct
+import sys
+import tempfile
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +38,13 @@ from .icc import load_profile
 _PILLOW_CONVERSIONS = {"1": "L", "P": "RGB", "PA": "RGBA", "RGBX": "RGB", "RGBa": "RGBA", "La": "LA", "YCbCr": "RGB"}
 _JPEG_STANDALONE_MARKERS = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
 _JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+LIBJPEG_MESSAGES = ("Corrupt JPEG data", "Premature end of JPEG file", "Warning: ", "Invalid SOS parameters",
+                    "Inconsistent progression sequence")
+"""How libjpeg's warnings on stderr begin: these lines are captured during a JPEG decode, not shown."""
+LIBJPEG_DATA_LOSS = ("premature end", "bad huffman code", "instead of rst")
+"""Warnings (lower case) that mean image data is missing or garbled: the file is refused. Others,
+such as "N extraneous bytes before marker" (padding some cameras write), are let through."""
+_STDERR_LOCK = threading.Lock()
 
 
 class Decoded(NamedTuple):
@@ -107,7 +121,12 @@ def _decode_jpeg(source: Path, data: bytes, max_pixels: int) -> Decoded:
         exif = with_exif_header(image.info.get("exif"))
         if components in (1, 3):
             colour = cv2.IMREAD_GRAYSCALE if components == 1 else cv2.IMREAD_COLOR_RGB
-            samples = _opencv_decode(data, colour | cv2.IMREAD_IGNORE_ORIENTATION)
+            with _libjpeg_warnings() as warned:
+                samples = _opencv_decode(data, colour | cv2.IMREAD_IGNORE_ORIENTATION)
+            lost = next((line for line in warned if any(key in line.lower() for key in LIBJPEG_DATA_LOSS)), None)
+            if lost is not None:
+                raise ImageReadError(f"{source}: corrupt JPEG, image data is missing or damaged (the decoder "
+                                     f"says: {lost.strip()[:120]})")
             if samples.shape[:2] != image.size[::-1]:
                 raise ValueError(f"decoded {samples.shape[1]}x{samples.shape[0]}, header says {image.size}")
             pixels, alpha = split_samples(samples, grey=components == 1, bgr=False)
@@ -218,6 +237,37 @@ def _quiet_opencv() -> Iterator[None]:
         yield
     finally:
         logging.setLogLevel(level)
+
+
+@contextmanager
+def _libjpeg_warnings() -> Iterator[list[str]]:
+    """Collect the libjpeg warnings written to stderr (file descriptor 2) while the block runs.
+
+    OpenCV has no other way to report them. The descriptor is process-wide, so captures are
+    serialised and any other text written meanwhile is passed on to stderr afterwards.
+    """
+    warned: list[str] = []
+    with _STDERR_LOCK, tempfile.TemporaryFile() as capture:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no stderr to capture: decode anyway
+            saved = None
+        if saved is None:
+            yield warned
+            return
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield warned
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            other = []
+            for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True):
+                (warned if line.startswith(LIBJPEG_MESSAGES) else other).append(line)
+            if other:
+                os.write(2, "".join(other).encode("utf-8", "replace"))
 
 
 def _opencv_decode(data: bytes, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:

@@ -30,6 +30,10 @@ from .icc import usable_profile
 
 DEFAULT_MAX_PIXELS = 150_000_000
 """Decompression-bomb guard: larger images are refused unless the caller raises the limit."""
+NEUTRAL_SPREAD = 0.5 / 255
+"""A grey photo's edit stays grey when its channels differ by at most this (half an 8-bit level,
+invisible). Measured in [0, 1], not in levels: float32 round-off alone is over a 16-bit level, which
+turned 16-bit grey photos into RGB after a plain exposure change (tests/test_images.py)."""
 
 
 @dataclass
@@ -85,13 +89,13 @@ class Photo:
     def with_tensor(self, image: torch.Tensor) -> Photo:
         """New photo from a (1, 3, H, W) tensor in [0, 1], rounded to this photo's depth.
 
-        A grey photo stays grey when the result is neutral (channels within half a level); the grey
-        level is then the rounded channel mean.
+        A grey photo stays grey when the result is neutral (channels within `NEUTRAL_SPREAD`); the
+        grey level is then the rounded channel mean.
         """
         if image.ndim != 4 or tuple(image.shape[:2]) != (1, 3):
             raise ValueError(f"expected a (1, 3, H, W) tensor, got {tuple(image.shape)}")
         channels = image[0].detach()
-        if self.grayscale and float((channels.amax(0) - channels.amin(0)).max()) * self._max_level <= 0.5:
+        if self.grayscale and float((channels.amax(0) - channels.amin(0)).max()) <= NEUTRAL_SPREAD:
             channels = channels.mean(0, keepdim=True)
         dtype = torch.uint16 if self.bit_depth == 16 else torch.uint8
         levels = torch.empty((*channels.shape[1:], channels.shape[0]), dtype=dtype)
@@ -159,7 +163,9 @@ def read_image_bytes(data: bytes, name: str | Path, max_pixels: int = DEFAULT_MA
     alpha = decoded.alpha
     if orient is not None:
         pixels = orient(pixels)
-        alpha = None if alpha is None else np.ascontiguousarray(orient(alpha))
+        alpha = None if alpha is None else orient(alpha)
+    if alpha is not None:  # a copy: the view would keep the decoder's whole interleaved buffer alive
+        alpha = alpha.copy()  # (4 times the alpha's size for RGBA; tests/test_web_api.py)
     exif = decoded.exif if orient is None else exif_without_orientation(decoded.exif)
     return Photo(np.ascontiguousarray(pixels), alpha, file_format, exif, icc_profile, source)
 

@@ -37,13 +37,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...errors import ImageReadError, PlanError, VeraRetouchError
+from ...formats import plan_from_bytes
 from ...formats._common import without_defaults
 from ...io.images import read_image_bytes
 from ...parameters import GROUPS, SCALARS, SLIDERS
 from ...plan import Plan
 from ..retoucher import Retoucher, proxy_photo
 from .rendering import DOWNLOADS, PREVIEW_SIDE, download, jpeg_bytes, preview_jpeg
-from .safety import Limits, RequestGuard, safe_label
+from .safety import SECURITY_HEADERS, Limits, RequestGuard, safe_label
 from .sessions import Session, SessionStore
 
 STATIC = Path(__file__).with_name("static")
@@ -221,13 +222,11 @@ def state(session: Session) -> dict:
 
 
 def read_preset(data: bytes, label: str, max_bytes: int) -> Plan:
-    """A preset upload as a plan: our JSON when it starts with ``{``, else XMP (DTDs refused)."""
+    """A preset upload as a plan, read as the CLI reads a plan file (`formats.plan_from_bytes`):
+    JSON when its text starts with ``{``, else XMP."""
     if len(data) > max_bytes:
         raise HTTPException(413, f"{label}: presets are kilobytes; this one is over {max_bytes // 1024} KB")
-    try:
-        return Plan.from_json(data) if data.lstrip().startswith(b"{") else Plan.from_xmp(data)
-    except PlanError as error:
-        raise PlanError(f"{label}: {error}") from None
+    return plan_from_bytes(data, label)
 
 
 def checked_aspects(aspects: list[str] | None) -> list[str] | None:
@@ -280,4 +279,5 @@ def add_error_handlers(app: FastAPI) -> None:
     async def unexpected(request, error: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"error": f"the server could not finish this request ({type(error).__name__}); "
-                                      "it is still running: try again, or with a smaller photo"}, 500)
+                                      "it is still running: try again, or with a smaller photo"}, 500,
+                            headers=SECURITY_HEADERS)  # this handler runs outside RequestGuard

@@ -10,6 +10,7 @@ name into a label for messages and download names: the server never opens a path
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -50,6 +51,9 @@ class Limits:
     """Memory the held photos may take together (pixels and previews); least recently used go first."""
     session_idle_seconds: float = 3600.0
     """A photo not touched for this long is dropped."""
+    body_idle_seconds: float = 30.0
+    """Longest wait for the next part of a request body: a client that stalls longer gets a 408 and
+    its connection is freed (a slow upload cannot hold the server's memory indefinitely)."""
     allowed_hosts: frozenset[str] | None = LOOPBACK_NAMES
     """Host names the server answers to (None: any). Loopback by default, against DNS rebinding."""
 
@@ -59,6 +63,13 @@ class RequestTooLarge(HTTPException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, too_large_message(limit))
+
+
+class RequestTimedOut(HTTPException):
+    """The body stopped arriving for longer than the idle limit."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"the upload stalled for over {seconds:g} s; try again")
 
 
 def too_large_message(limit: int) -> str:
@@ -91,13 +102,19 @@ class RequestGuard:
             status, text = refusal
             await JSONResponse({"error": text}, status)(scope, receive, send_with_headers)
             return
-        limit, received = self.limits.max_upload_bytes, 0
+        limit, received, body_done = self.limits.max_upload_bytes, 0, False
 
         async def counted_receive():
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # after the body only a disconnect can come: no time limit
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.limits.body_idle_seconds)
+            except asyncio.TimeoutError:
+                raise RequestTimedOut(self.limits.body_idle_seconds) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit:
                     raise RequestTooLarge(limit)
             return message
@@ -128,10 +145,18 @@ def _host_name(host: str) -> str:
 
 def safe_label(filename: str | None, fallback: str = "photo") -> str:
     """A client's file name reduced to a harmless label (``../../x y.JPG`` -> ``x-y.JPG``): the last
-    path part, letters, digits, ``._-`` only, no leading dot, at most 80 characters."""
+    path part, ASCII letters, digits, ``._-`` only, no leading dot, at most 80 characters. A name
+    with nothing left of its stem (``фото.jpg``) becomes ``fallback`` with its suffix (``photo.jpg``)."""
     name = PurePosixPath((filename or "").replace("\\", "/")).name
-    label = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:80]
+    label = _harmless(name)[:80]
+    stem, dot, suffix = name.rpartition(".")
+    if dot and not _harmless(stem) and _harmless(suffix):
+        return f"{fallback}.{_harmless(suffix)[:16]}"
     return label or fallback
+
+
+def _harmless(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
 
 
 def safe_stem(label: str) -> str:

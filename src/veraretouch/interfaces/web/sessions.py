@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import numpy as np
 from fastapi import HTTPException
 
 from ...io.images import Photo
@@ -45,10 +46,18 @@ class Session:
 
     @property
     def nbytes(self) -> int:
-        """Memory held: pixels and alpha of the photo and proxy, and the encoded previews."""
+        """Memory held: pixels and alpha of the photo and proxy (the whole buffer each one keeps
+        alive, should it be a view of a larger one), and the encoded previews."""
         planes = [self.photo.pixels, self.photo.alpha, self.proxy.pixels, self.proxy.alpha]
-        held = sum(plane.nbytes for plane in planes if plane is not None)
-        return held + len(self.original_jpeg) + len(self.preview_jpeg or b"")
+        buffers = {id(base): base.nbytes for base in map(_owner, planes) if base is not None}
+        return sum(buffers.values()) + len(self.original_jpeg) + len(self.preview_jpeg or b"")
+
+
+def _owner(array: np.ndarray | None) -> np.ndarray | None:
+    """The array that owns ``array``'s memory (itself unless it is a view)."""
+    while array is not None and isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
 
 
 class SessionStore:
