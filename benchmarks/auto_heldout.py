@@ -18,7 +18,10 @@ and also left as it is ("none": the planner should leave a good photo alone). Ev
 against the undegraded photo (PSNR, CIEDE2000) and rendered the way users get it (planner on a
 256 px copy, edit baked into a 65^3 LUT, applied to the whole image).
 
-Run: ``.venv/bin/python benchmarks/auto_heldout.py [--models shipped runs/planner-v3 ...] [--side 512]``.
+With ``--data data/v2`` the auto samples of the dataset's test split (its own slider degradations,
+camera faults and untouched inputs) are scored too ("data-<source>" columns, "data-test-split" mean).
+
+Run: ``.venv/bin/python benchmarks/auto_heldout.py [--models shipped runs/planner-v3 ...] [--side 512] [--data data/v2]``.
 Writes benchmarks/results/auto_heldout.json and prints the Markdown table for docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -145,13 +148,25 @@ def planner_retouch(models: str | None):
     return retouch
 
 
+def test_split_cases(data: Path, limit: int, side: int) -> list[dict]:
+    """Auto samples of a built dataset's test split (its own degradations: sliders, camera faults,
+    none), as cases of type ``data-<source>``."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from planner import test_pairs
+
+    return [{"photo": photo, "type": f"data-{record.get('auto_source', 'sliders')}", "options": "", "source": source,
+             "target": target} for record, photo, source, target in test_pairs(data, "auto", limit, side)]
+
+
 def summarise(rows: list[dict]) -> dict:
     """``{method: {type: {psnr, delta_e2000, n}}}`` plus each method's ``degraded`` mean (all types but none)."""
     summary: dict = {}
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
-        by_type = {kind: [r for r in mine if r["type"] == kind] for kind in DEGRADATIONS}
-        by_type["degraded"] = [r for r in mine if r["type"] != "none"]
+        kinds = list(dict.fromkeys([*DEGRADATIONS, *(r["type"] for r in mine)]))
+        by_type = {kind: [r for r in mine if r["type"] == kind] for kind in kinds}
+        by_type["degraded"] = [r for r in mine if r["type"] in DEGRADATIONS and r["type"] != "none"]
+        by_type["data-test-split"] = [r for r in mine if r["type"].startswith("data-")]
         summary[method] = {kind: {"psnr": round(float(np.mean([r["psnr"] for r in part])), 2),
                                   "delta_e2000": round(float(np.mean([r["delta_e2000"] for r in part])), 2),
                                   "n": len(part)} for kind, part in by_type.items() if part}
@@ -162,7 +177,9 @@ def targets(summary: dict, method: str) -> dict:
     """Issue 14's held-out targets for ``method`` against doing nothing."""
     ours, none = summary[method], summary["none"]
     worse = [kind for kind in DEGRADATIONS if kind != "none" and ours[kind]["psnr"] <= none[kind]["psnr"]]
-    return {"psnr_gain_db": round(ours["degraded"]["psnr"] - none["degraded"]["psnr"], 2),
+    split = ({"test_split_gain_db": round(ours["data-test-split"]["psnr"] - none["data-test-split"]["psnr"], 2)}
+             if "data-test-split" in ours else {})
+    return {**split, "psnr_gain_db": round(ours["degraded"]["psnr"] - none["degraded"]["psnr"], 2),
             "delta_e_ratio": round(ours["degraded"]["delta_e2000"] / none["degraded"]["delta_e2000"], 3),
             "types_not_better": worse,
             "undegraded_delta_e2000": ours["none"]["delta_e2000"], "undegraded_psnr": ours["none"]["psnr"],
@@ -174,11 +191,17 @@ def targets(summary: dict, method: str) -> dict:
 
 
 def table(summary: dict) -> str:
-    kinds = [k for k in (*DEGRADATIONS, "degraded") if k in summary["none"]]
+    kinds = [k for k in summary["none"] if k in DEGRADATIONS or k == "degraded"]
     lines = ["| method | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
     for method, by_type in summary.items():
         lines.append(f"| {method} | " + " | ".join(f"{by_type[k]['psnr']:.2f} / {by_type[k]['delta_e2000']:.2f}"
                                                  for k in kinds) + " |")
+    split = [k for k in summary["none"] if k.startswith("data-")]
+    if split:
+        lines += ["", "Test split of the built dataset (its own degradations), PSNR dB / ΔE00:", "",
+                  "| method | " + " | ".join(split) + " |", "|---" * (len(split) + 1) + "|"]
+        lines += [f"| {method} | " + " | ".join(f"{by_type[k]['psnr']:.2f} / {by_type[k]['delta_e2000']:.2f}"
+                                                for k in split) + " |" for method, by_type in summary.items()]
     return "\n".join(lines)
 
 
@@ -192,6 +215,8 @@ def main() -> None:
     parser.add_argument("--split", choices=("test", "validation"), default="test",
                         help="test: test photos + the held-out source (the benchmark); validation: validation photos")
     parser.add_argument("--baselines", action="store_true", help="also auto-levels and grey-world")
+    parser.add_argument("--data", type=Path, help="also score the auto samples of this built dataset's test split")
+    parser.add_argument("--data-limit", type=int, default=300, help="at most this many test-split samples")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "auto_heldout.json")
     args = parser.parse_args()
     tool = shutil.which("magick") or shutil.which("convert")
@@ -202,6 +227,8 @@ def main() -> None:
     photos = photos[:args.limit] if args.limit else photos
     started = time.perf_counter()
     cases = degraded_set(photos, args.side, tool, args.seed)
+    if args.data:
+        cases += test_split_cases(args.data, args.data_limit, args.side)
     rows = run_method("none", lambda image: image, cases)
     if args.baselines:
         for name, function in BASELINES.items():

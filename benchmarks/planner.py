@@ -101,12 +101,13 @@ def test_samples(data: Path, subset: str, limit: int) -> list[dict]:
 
 def test_pairs(data: Path, subset: str, limit: int, side: int):
     """``(record, photo name, source, target)`` of the test split's ``subset`` samples at ``side``
-    (each photo loaded once, while its samples come)."""
-    cache = {}
+    (each photo loaded once, while its samples come; from ``data/photos`` when the build gathered
+    several folders there, else ``../shared/photos``)."""
+    photos, cache = (data / "photos" if (data / "photos").is_dir() else PHOTOS), {}
     for record in test_samples(data, subset, limit):
         recipe = Recipe.from_json(record)
         if recipe.photo not in cache:
-            cache = {recipe.photo: load_photo(PHOTOS / recipe.photo, 2 * side)}
+            cache = {recipe.photo: load_photo(photos / recipe.photo, 2 * side)}
         yield (record, recipe.photo, *render_pair(recipe, cache[recipe.photo], side))
 
 

@@ -137,3 +137,48 @@ def test_ray_build_writes_the_same_shards_as_the_local_build(sources, built, tmp
     photos, presets = sources
     build_dataset(photos, tmp_path / "ray", presets, BuildConfig(**SMALL), use_ray=True, progress=False)
     assert shard_bytes(tmp_path / "ray") == shard_bytes(built)
+
+
+def test_two_photo_folders_a_held_out_source_and_camera_faults(sources, tmp_path):
+    from veraretouch.data.card import write_card
+    from veraretouch.data.shards import gather_photos
+
+    photos, presets = sources
+    more = tmp_path / "more"
+    more.mkdir()
+    for name in ("extra-photo3.png", "heldout-photo4.png"):
+        Image.open(photos / "photo1.png").save(more / name)
+    (more / "README.md").write_text("| file | package | licence |\n|---|---|---|\n| extra-photo3.png | pkg 1.0 | CC0-1.0 |\n")
+    out = tmp_path / "data"
+    folder, held_out = gather_photos([photos, more], out, ("heldout-*",))
+    assert folder == out / "photos" and [p.name for p in held_out] == ["heldout-photo4.png"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*PHOTOS, "extra-photo3.png"])
+    stats = build_dataset(folder, out, presets, BuildConfig(per_photo=4, shard_size=4, subset_weights=(1.0, 0.0, 0.0),
+                                                            auto_mix=(0.0, 0.8, 0.2)), progress=False, held_out=held_out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [p["name"] for p in manifest["held_out_photos"]] == ["heldout-photo4.png"]
+    assert "heldout-photo4.png" not in {p["name"] for p in manifest["photos"]}
+    records = [r for shard in sorted(out.glob("*.tar")) for r in read_shard(shard)]
+    sources_seen = {r["auto_source"] for r in records}
+    assert sources_seen <= {"camera", "none"} and "camera" in sources_seen
+    for record in records:
+        if record["auto_source"] == "none":
+            assert record["target_plan"]["values"] == {} and record["degradation_kinds"] == []
+        else:
+            assert record["camera_faults"] and record["fit_psnr"] >= 30
+    card = write_card(stats, out, "test").read_text()
+    assert "| extra-photo3.png | train | pkg 1.0 · CC0-1.0 |" in card and "heldout-photo4.png | held out" in card
+    with pytest.raises(ValueError, match="two photos named photo1.png"):
+        Image.open(photos / "photo1.png").save(more / "photo1.png")
+        gather_photos([photos, more], tmp_path / "clash")
+
+
+@pytest.mark.parametrize("option, value", [("--auto-mix", "1,2"), ("--auto-mix", "0,0,0"), ("--subset-weights", "a,b,c"),
+                                           ("--subset-weights", "1,-1,1")])
+def test_bad_mix_weights_are_usage_errors(sources, tmp_path, capsys, option, value):
+    from veraretouch.interfaces.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "build", "--photos", str(sources[0]), "--out", str(tmp_path / "d"), option, value])
+    assert exit_info.value.code == 2 and "expected 3" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

@@ -127,6 +127,9 @@ DATA_EPILOG = """\
 examples:
   veraretouch data build --photos ../shared/photos --presets ../shared/presets --out data/v1
   veraretouch data build --photos my-photos/ --out data/small --per-photo 20 --subsets auto,param
+  veraretouch data build --photos ../shared/photos --photos ../shared/photos-more --hold-out 'tuxpaint-*' \
+      --presets ../shared/presets --out data/v2 --per-photo 48 --subset-weights 0.6,0.25,0.15 \
+      --auto-mix 0.35,0.5,0.15 --ray                                                  # data v2
   veraretouch data build --photos ../shared/photos --out data/v1 --ray                 # local Ray
   veraretouch data build --photos /nfs/photos --out /nfs/data --ray ray://head:10001   # a cluster
 
@@ -148,6 +151,20 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
+
+
+def _weights(count: int):
+    """An argparse type for ``count`` comma-separated non-negative weights, not all zero."""
+    def parse(text: str) -> tuple[float, ...]:
+        try:
+            values = tuple(float(part) for part in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {text!r}") from None
+        if len(values) != count or min(values) < 0 or sum(values) <= 0:
+            raise argparse.ArgumentTypeError(f"expected {count} non-negative weights, not all zero, got {text!r}")
+        return values
+
+    return parse
 
 
 def _comma_choices(noun: str, choices, allow_empty: bool = False):
@@ -274,7 +291,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build planner training data by inverse degradation, presets and slider plans.",
         epilog=DATA_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    build.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of good photos")
+    build.add_argument("--photos", required=True, type=Path, action="append", metavar="DIR",
+                       help="folder of good photos (repeat for several; they are linked into OUT/photos)")
+    build.add_argument("--hold-out", action="append", default=[], metavar="GLOB",
+                       help="leave photos whose name matches GLOB out of every split (e.g. 'tuxpaint-*': a whole "
+                            "source kept for benchmarks; listed in the manifest)")
+    build.add_argument("--subset-weights", type=_weights(3), default=(0.5, 0.3, 0.2), metavar="A,S,P",
+                       help="relative weights of the auto, style and param subsets (default 0.5,0.3,0.2)")
+    build.add_argument("--auto-mix", type=_weights(3), default=(1.0, 0.0, 0.0), metavar="D,C,N",
+                       help="auto inputs made by slider degradations, camera faults (exposure, white balance, "
+                            "flat tone, saturation, hue) or left as they are, by weight (default 1,0,0 as data v1)")
+    build.add_argument("--fit-steps", type=_positive_int, default=30, metavar="N",
+                       help="render evaluations allowed when fitting an auto sample's fix (default 30)")
     build.add_argument("--out", required=True, type=Path, metavar="DIR", help="dataset folder (resumed if present)")
     build.add_argument("--presets", type=Path, metavar="DIR", help="folder of Lightroom .xmp presets (for style)")
     build.add_argument("--per-photo", type=_positive_int, default=520, metavar="N", help="samples per photo (default 520)")
@@ -571,17 +599,23 @@ def run_data_build(args: argparse.Namespace) -> int:
     import torch
 
     from ..data.card import write_card
-    from ..data.shards import BuildConfig, build_dataset
+    from ..data.shards import BuildConfig, build_dataset, gather_photos
 
-    check_source_folders(args)
+    for folder in args.photos:
+        check_source_folders(argparse.Namespace(photos=folder, presets=args.presets))
     if "style" in args.subsets and args.presets is None:
         raise VeraRetouchError("the style subset needs --presets DIR (or leave it out of --subsets)")
     torch.set_num_threads(1)
     config = BuildConfig(per_photo=args.per_photo, subsets=args.subsets, seed=args.seed, shard_size=args.shard_size,
-                         materialize=args.materialize, models=None if args.models is None else str(args.models))
+                         materialize=args.materialize, models=None if args.models is None else str(args.models),
+                         subset_weights=args.subset_weights, auto_mix=args.auto_mix, fit_steps=args.fit_steps)
     started = time.perf_counter()
-    stats = build_dataset(args.photos, args.out, args.presets, config, use_ray=args.ray is not None,
-                          ray_address=None if args.ray in (None, "local") else args.ray)
+    try:
+        photos_dir, held_out = gather_photos(args.photos, args.out, tuple(args.hold_out))
+    except ValueError as error:
+        raise VeraRetouchError(str(error)) from None
+    stats = build_dataset(photos_dir, args.out, args.presets, config, use_ray=args.ray is not None,
+                          ray_address=None if args.ray in (None, "local") else args.ray, held_out=held_out)
     card = write_card(stats, args.out, "veraretouch " + " ".join(sys.argv[1:]), time.perf_counter() - started)
     kept = sum(sum(s["kept"].values()) for s in stats)
     dropped = sum(sum(s["dropped"].values()) for s in stats)
