@@ -20,6 +20,9 @@ differentiable in the pixels. ``image_features(x)`` is ``(B, FEATURE_SIZE)``:
   a cast, where they disagree the scene's own colours are the likelier cause;
 - the exposure key: log2 of the log-average and of the median linear luminance.
 
+The last two live in `operators.statistics` (the photo diagnosis reads them too) and are
+re-exported here.
+
 Groups are only ever appended, so a planner trained on the first ``config.image_features``
 columns keeps reading exactly those.
 """
@@ -30,7 +33,8 @@ import torch.nn.functional as F
 
 from ..evaluation.metrics import soft_channel_histograms
 from ..operators.color import band_weights
-from ..operators.colorspace import LUMINANCE_WEIGHTS, chroma_and_hue, srgb_to_linear_rgb, srgb_to_oklab
+from ..operators.colorspace import chroma_and_hue, srgb_to_oklab
+from ..operators.statistics import exposure_key, illuminant_estimates
 from ..parameters import HSL_BANDS
 
 FEATURE_SIDE = 96
@@ -47,10 +51,6 @@ BAND_PRIOR_SHARE = 0.01
 """Band means shrink towards the image's mean with the weight of this share of its pixels: a band
 with a handful of pixels would otherwise report one stray pixel's colour (and jump when resampled)."""
 ZONES = ((0.0, 0.35), (0.35, 0.7), (0.7, 1.01))
-SHADES_OF_GREY_P = 6.0
-WHITE_PATCH_QUANTILE = 0.99
-LOG_FLOOR = 1e-4
-"""Linear values are floored here before logs (a black frame gives finite features)."""
 FEATURE_GROUPS = {
     "rgb_histograms": 3 * RGB_BINS, "lightness_histogram": LIGHTNESS_BINS,
     "lightness_quantiles": len(LIGHTNESS_QUANTILES), "rgb_moments": 12, "ab_histogram": AB_BINS ** 2,
@@ -123,31 +123,3 @@ def image_features(image: torch.Tensor) -> torch.Tensor:
               F.adaptive_avg_pool2d(oklab, GRID).reshape(batch, -1),
               illuminant_estimates(srgb), exposure_key(srgb)]
     return torch.cat(parts, dim=1)
-
-
-def _log_chromaticity(rgb: torch.Tensor) -> torch.Tensor:
-    """``(B, 3)`` positive linear RGB -> ``(B, 2)``: ``log(R/G), log(B/G)``."""
-    logs = rgb.clamp(min=LOG_FLOOR).log()
-    return torch.stack([logs[:, 0] - logs[:, 1], logs[:, 2] - logs[:, 1]], dim=1)
-
-
-def illuminant_estimates(srgb: torch.Tensor) -> torch.Tensor:
-    """``(B, 3, H, W)`` sRGB -> ``(B, 8)``: grey world, shades of grey, grey edge and white patch
-    illuminant estimates as log chromaticities (0, 0 = neutral)."""
-    linear = srgb_to_linear_rgb(srgb).flatten(2)
-    grey_world = linear.mean(dim=2)
-    shades = linear.clamp(min=0).pow(SHADES_OF_GREY_P).mean(dim=2).pow(1 / SHADES_OF_GREY_P)
-    image = srgb_to_linear_rgb(srgb)
-    dx, dy = image[..., :, 1:] - image[..., :, :-1], image[..., 1:, :] - image[..., :-1, :]
-    edges = dx.abs().flatten(2).mean(dim=2) + dy.abs().flatten(2).mean(dim=2)
-    patch = torch.quantile(linear, WHITE_PATCH_QUANTILE, dim=2)
-    return torch.cat([_log_chromaticity(estimate) for estimate in (grey_world, shades, edges, patch)], dim=1)
-
-
-def exposure_key(srgb: torch.Tensor) -> torch.Tensor:
-    """``(B, 3, H, W)`` sRGB -> ``(B, 2)``: log2 of the log-average (the photographic "key") and of the
-    median of linear luminance."""
-    weights = srgb.new_tensor(LUMINANCE_WEIGHTS)[None, :, None]
-    luminance = (srgb_to_linear_rgb(srgb).flatten(2) * weights).sum(dim=1).clamp(min=LOG_FLOOR)
-    key = luminance.log2().mean(dim=1)
-    return torch.stack([key, luminance.median(dim=1).values.log2()], dim=1)
