@@ -7,6 +7,7 @@ pixels with a compiled kernel, instead of running the torch graph on every pixel
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 import torch
@@ -29,10 +30,24 @@ def plan_params(plan: Plan | torch.Tensor) -> torch.Tensor:
     return params.reshape(1, -1)
 
 
+_BAKING = threading.Lock()
+"""One bake at a time: a second caller of the same plan (the CLI bakes in the background while
+photos decode) waits for the cache instead of baking again."""
+
+
 @functools.lru_cache(maxsize=8)
 def _bake_cached(key: bytes, size: int) -> np.ndarray:
+    """Baked on one torch thread: how torch splits an elementwise op among threads moves a few
+    lattice values by one float32 ulp, so a LUT baked on 2 threads differed from one baked on 1
+    (a Ray worker's); on one thread the LUT is the same on every machine (tests/test_batch.py).
+    On the shared 2-core machine one thread also baked faster (0.15-0.33 s against 2.4-2.7 s)."""
     params = torch.from_numpy(np.frombuffer(key, dtype=np.float64).copy()).reshape(1, -1)
-    lut = bake_lut(lambda image: render(image, params, compute_dtype=torch.float32), size)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        lut = bake_lut(lambda image: render(image, params, compute_dtype=torch.float32), size)
+    finally:
+        torch.set_num_threads(threads)
     lut.setflags(write=False)
     return lut
 
@@ -46,7 +61,8 @@ def bake_plan_lut(plan: Plan | torch.Tensor, size: int = DEFAULT_LUT_SIZE) -> np
     if not 2 <= size <= 256:
         raise ValueError(f"LUT size must be between 2 and 256, got {size}")
     key = pointwise_params(plan_params(plan)).detach().to(torch.float64).contiguous().numpy().tobytes()
-    return _bake_cached(key, size)
+    with _BAKING:
+        return _bake_cached(key, size)
 
 
 def apply_lut_to_photo(photo: Photo, lut: np.ndarray, in_place: bool = False) -> Photo:

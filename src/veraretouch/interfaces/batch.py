@@ -7,6 +7,7 @@ that some inputs failed.
 from __future__ import annotations
 
 import glob
+import os
 import sys
 import time
 from collections import deque
@@ -76,6 +77,8 @@ class BatchReport:
 
     done: list[tuple[Path, list[Path]]] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    """Inputs left alone because their outputs exist (resumed Ray batches)."""
     seconds: float = 0.0
 
     @property
@@ -83,7 +86,8 @@ class BatchReport:
         return 1 if self.failed else 0
 
     def summary(self) -> str:
-        text = f"{len(self.done)} done, {len(self.failed)} failed in {self.seconds:.1f} s"
+        skipped = f", {len(self.skipped)} skipped (outputs exist)" if self.skipped else ""
+        text = f"{len(self.done)} done, {len(self.failed)} failed{skipped} in {self.seconds:.1f} s"
         return text + "".join(f"\n  failed: {error}" for _, error in self.failed)
 
 
@@ -108,7 +112,18 @@ class PhotoSteps:
 PHOTOS_IN_FLIGHT = 4
 """Photos `run_batch` holds at once (decoding, decoded, rendering, encoding): memory stays flat,
 about 4 x 72 MB of pixels for 24 MP photos, however many photos a batch has
-(benchmarks/batch_speed.py measures time and peak memory)."""
+(benchmarks/batch_speed.py measures time and peak memory). The environment variable
+VERARETOUCH_PHOTOS_IN_FLIGHT overrides it; 1 runs one photo at a time."""
+
+
+def photos_in_flight() -> int:
+    """`PHOTOS_IN_FLIGHT`, or VERARETOUCH_PHOTOS_IN_FLIGHT when set (a positive integer)."""
+    text = os.environ.get("VERARETOUCH_PHOTOS_IN_FLIGHT", "").strip()
+    if not text:
+        return PHOTOS_IN_FLIGHT
+    if not text.isdigit() or int(text) < 1:
+        raise VeraRetouchError(f"VERARETOUCH_PHOTOS_IN_FLIGHT must be a positive integer, got {text!r}")
+    return int(text)
 
 
 def failure_message(path: Path, error: BaseException) -> str | None:
@@ -120,13 +135,14 @@ def failure_message(path: Path, error: BaseException) -> str | None:
     return None
 
 
-def run_batch(inputs: list[Path], steps: PhotoSteps, description: str,
-              in_flight: int = PHOTOS_IN_FLIGHT) -> BatchReport:
+def run_batch(inputs: list[Path], steps: PhotoSteps, description: str, in_flight: int | None = None) -> BatchReport:
     """Run ``steps`` on each input with a progress bar: the next photos decode and the previous
-    one encodes while the current one renders, with at most ``in_flight`` photos held. User errors
-    are collected, not raised; written files are reported in input order."""
+    one encodes while the current one renders, with at most ``in_flight`` photos held (default
+    `photos_in_flight`). User errors are collected, not raised; written files are reported in
+    input order."""
     from tqdm import tqdm
 
+    in_flight = in_flight or photos_in_flight()
     report = BatchReport()
     start = time.perf_counter()
     waiting = iter(inputs)

@@ -214,6 +214,12 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
                         help="refuse images with more pixels than this (default 150 million)")
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help="spread the photos over a Ray cluster: alone, a local one; 'auto' or ray://HEAD:10001 "
+                             "for a cluster (inputs and OUTDIR on a shared filesystem); photos whose results exist "
+                             "are skipped, so rerunning resumes")
+    parser.add_argument("--ray-workers", type=_positive_int, default=None, metavar="N",
+                        help="Ray workers (default: one per CPU of the cluster)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -355,7 +361,16 @@ def retouch_photos(args: argparse.Namespace, mode: str, edit_for) -> int:
     exports = [f".{kind}" for kind in args.export]
     check_output_names(inputs, out_dir, lambda p: [suffix.get(args.format or "", p.suffix.lower()), *exports,
                                                    ".plan.json"])
-    report = run_batch(inputs, photo_steps(args, mode, edit_for), description=f"veraretouch {mode}")
+    steps = photo_steps(args, mode, edit_for)
+    if args.ray is None:
+        report = run_batch(inputs, steps, description=f"veraretouch {mode}")
+    else:
+        from .ray_batch import run_on_ray
+
+        def finished(path: Path) -> bool:  # the result JSON is written last
+            return not args.overwrite and (out_dir / f"{path.stem}.plan.json").exists()
+
+        report = run_on_ray(inputs, steps, f"veraretouch {mode} (Ray)", args.ray, args.ray_workers, finished)
     for path, outputs in report.done:
         print(one_line(f"{path} -> {', '.join(str(p) for p in outputs)}"))
     print(report.summary(), file=sys.stderr)
@@ -440,14 +455,11 @@ def run_param(args: argparse.Namespace) -> int:
     check_output_options(args)
     if plan.unmodelled:
         print(f"note: not modelled, ignored: {', '.join(sorted(plan.unmodelled))}", file=sys.stderr)
+    edit = PlanEdit(plan)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        baking = pool.submit(bake_plan_lut, plan, args.lut_size)  # one plan for the batch: bake while decoding
-
-        def edit_for(photo) -> PlanEdit:
-            baking.result()
-            return PlanEdit(plan)
-
-        return retouch_photos(args, "param", edit_for)
+        if args.ray is None:  # one plan for the batch: bake while the first photos decode
+            pool.submit(bake_plan_lut, plan, args.lut_size)
+        return retouch_photos(args, "param", lambda photo: edit)
 
 
 def run_fit(args: argparse.Namespace) -> int:
