@@ -26,14 +26,19 @@ overwritten without --overwrite. Exit status: 0 all done, 1 some photos failed, 
 
 STYLE_EPILOG = """\
 examples:
-  veraretouch style photo.jpg --prompt "warmer and moodier" -o out/ --explain
-  veraretouch style shoot/ --prompt "faded film look with soft contrast" -o out/ --export xmp
+  veraretouch style photo.jpg --prompt "cool it down a touch" -o out/ --explain
+  veraretouch style photo.jpg --prompt "warmer and brighter, with less saturated greens" -o out/
+  veraretouch style shoot/ --prompt "Kodak Portra 400, a bit brighter" -o out/ --export xmp
   veraretouch style photo.jpg --prompt "black and white, high contrast" -o out/
 
-the prompt is any request in English: a look ("teal and orange", "Kodak Portra", "faded
-film"), a mood ("dreamy bright pink", "moody"), or plain edits ("brighter, more vivid
-greens"). The planner reads the photo and the prompt, plans slider moves (with colour grading
-and curves where a look needs them) and renders them at full resolution. Outputs as for auto.
+the prompt is a request in English: plain edits ("brighter", "too warm", "not so contrasty",
+"lift the shadows", "more saturated greens", "bluer sky", "warm highlights and teal shadows")
+with strength words ("a touch", "slightly", "much", "extremely"), and / or a named look from
+the 451 looks of the shipped library ("Kodak Portra", "matte fade", "moody PNW", "teal and
+orange"). What it was read as is printed first (and kept in <stem>.plan.json under
+"understood"). Requests outside tone and colour (remove objects, replace the sky, sharpen,
+blur, crop, ...) are refused with exit status 2 and no output; in a mixed request only
+the supported part is done and the rest is named. Outputs as for auto.
 """
 
 
@@ -86,11 +91,18 @@ def _run_planned(args: argparse.Namespace, mode: str, prompt: str | None) -> int
     from .retoucher import Retoucher
 
     check_output_options(args)
+    if prompt is not None:  # a request with nothing to do in tone and colour is refused before any work
+        from ..reasoning.requests import check_in_scope
+
+        check_in_scope(prompt)
     if args.checkpoint is not None and args.planner != "vlm":
         raise VeraRetouchError("--checkpoint is for --planner vlm")
     retoucher = Retoucher(args.models, args.planner, args.checkpoint, args.lut_size)
     retoucher.pipeline  # load the models (and report a bad checkpoint) before the batch starts
-    if args.planner == "compact" and args.models is None:
+    if mode == "style" and args.planner == "compact":  # an unsupported or unreadable request stops here: no output
+        understood = retoucher.pipeline.understand(prompt)
+        print(understood.summary(), file=sys.stderr if not args.explain else sys.stdout, flush=True)
+    elif args.planner == "compact" and args.models is None:
         print(f"note: the shipped compact planner is experimental: on held-out photos its {mode} edits do not yet beat "
               "leaving the photo as it is (docs/benchmarks.md); check the result, or train one on your photos "
               "(veraretouch train planner)", file=sys.stderr)

@@ -54,6 +54,8 @@ class PlannedEdit:
     explanation: Explanation
     generated_text: str | None = None
     plan_fit_psnr_db: float | None = None
+    understanding: object | None = None
+    """Style mode with the compact planner: what the request was read as (`reasoning.style.Understanding`)."""
 
     def apply_tensor(self, image: torch.Tensor, lut_size: int = 65) -> torch.Tensor:
         """The edit on a ``(1, 3, H, W)`` image through its baked LUT, as users get it at full size."""
@@ -69,6 +71,8 @@ class PlannedEdit:
             record["generated_text"] = self.generated_text
         if self.plan_fit_psnr_db is not None:
             record["plan_fit_psnr_db"] = self.plan_fit_psnr_db
+        if self.understanding is not None:
+            record["understood"] = self.understanding.to_record()
         return record
 
 
@@ -85,6 +89,8 @@ class PlanningPipeline:
         if planner not in PLANNERS:
             raise VeraRetouchError(f"unknown planner {planner!r}; choose from {', '.join(PLANNERS)}")
         self.kind = planner
+        self.looks = None
+        self._understood: dict = {}
         renderer_folder = models if models is not None and (Path(models) / "renderer").is_dir() else None
         self.renderer, self.slider_encoder = load_models(renderer_folder, "renderer", "slider_encoder")
         self.embedder = None
@@ -100,6 +106,19 @@ class PlanningPipeline:
 
             self.planner = VLMPlanner.from_pretrained(checkpoint, renderer=self.renderer)  # refuses a base VLM with no trained head
 
+    def understand(self, request: str):
+        """What a style request asks for (`reasoning.style.understand_request`, cached per request);
+        raises `OutOfScopeRequest` / `RequestNotUnderstood` for requests with no edit to make."""
+        from ..reasoning.encoder import default_instruction_encoder
+        from ..reasoning.looks import LookLibrary
+        from ..reasoning.style import understand_request
+
+        if self.looks is None:
+            self.looks = LookLibrary.shipped(default_instruction_encoder())
+        if request not in self._understood:
+            self._understood[request] = understand_request(request, self.looks)
+        return self._understood[request]
+
     def plan(self, preview: torch.Tensor, mode: str, instruction: str | None = None,
              aspects: list[str] | None = None, seed: int = 0) -> PlannedEdit:
         """Plan the edit for one photo's ``(1, 3, h, w)`` preview (any size; `PLANNER_SIDE` is plenty)."""
@@ -108,12 +127,16 @@ class PlanningPipeline:
         mask = None if aspects is None else torch.tensor([float(g in aspects) for g in GROUPS])
         source = {"mode": mode, "planner": self.kind, **({"instruction": instruction} if instruction else {})}
         if self.kind == "compact":
-            output = self.planner.plan(preview, mode, instructions, slider_encoder=self.slider_encoder,
-                                       embedder=self.embedder)
-            params = prune_imperceptible(output.params if mask is None else restrict_to_groups(output.params, mask))
+            understanding = self.understand(instruction) if mode == "style" else None
+            if understanding is not None:  # style: the request read explicitly (reasoning.style), not the network
+                raw = understanding.params[None]
+            else:
+                raw = self.planner.plan(preview, mode, instructions, slider_encoder=self.slider_encoder,
+                                        embedder=self.embedder).params
+            params = prune_imperceptible(raw if mask is None else restrict_to_groups(raw, mask))
             plan = Plan.from_tensor(params[0])
             edit = LatentEdit(self.slider_encoder(plan.to_tensor()[None]).detach(), self.renderer, mask, source)
-            return PlannedEdit(edit, plan, explain(preview, plan, seed))
+            return PlannedEdit(edit, plan, explain(preview, plan, seed), understanding=understanding)
         output = self.planner.plan(preview, mode, instructions)
         edit = LatentEdit(output.latents, self.renderer, mask, source)
         fit = edit.fit_sliders(preview, steps=VLM_PLAN_FIT_STEPS)

@@ -139,6 +139,19 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower().replace("colour", "color"))
 
 
+def distinctive_words(text: str) -> set[str]:
+    """The words of a look name that can name it: "Kodak Portra 400 Film" -> {kodak, portra, 400}."""
+    return {w for w in _words(text) if w not in GENERIC_WORDS}
+
+
+def _stem(word: str) -> str:
+    """"moodier" -> "moody", "pastels" -> "pastel": enough to find a request's word in look names."""
+    for suffix, replacement in (("ier", "y"), ("iest", "y"), ("s", "")):
+        if word.endswith(suffix) and len(word) > len(suffix) + 3:
+            return word[: -len(suffix)] + replacement
+    return word
+
+
 @dataclass
 class LookMatch:
     look: Look
@@ -156,7 +169,7 @@ class LookLibrary:
         counts: dict[str, int] = {}
         self.name_words = []
         for look in looks:
-            words = {w for w in _words(look.name) if w not in GENERIC_WORDS and not w.isdigit()}
+            words = distinctive_words(look.name)
             self.name_words.append(words)
             for word in words:
                 counts[word] = counts.get(word, 0) + 1
@@ -172,19 +185,25 @@ class LookLibrary:
             self._embeddings = self.encoder([look.text for look in self.looks])
         return self._embeddings
 
-    def name_scores(self, request: str) -> torch.Tensor:
-        """Per look, the IDF share of its distinctive name words that ``request`` contains (0..1)."""
+    def name_scores(self, request: str, unread: str = "") -> torch.Tensor:
+        """Per look, the IDF share of its distinctive name words that ``request`` contains, or where
+        larger, the share of the distinctive words of ``unread`` (the words no edit intent used) that
+        its name contains: "moody" names every Moody look, "Portra 400" the Portra 400 first (0..1)."""
         words = set(_words(request))
+        wanted = {_stem(w) for w in _words(unread) if w not in GENERIC_WORDS and _stem(w) in self.idf}
         scores = []
         for names in self.name_words:
             total = sum(self.idf[w] for w in names)
-            scores.append(sum(self.idf[w] for w in names & words) / total if total else 0.0)
+            share = sum(self.idf[w] for w in names & words) / total if total else 0.0
+            if wanted:
+                share = max(share, sum(self.idf[w] for w in wanted & names) / sum(self.idf[w] for w in wanted))
+            scores.append(share)
         return torch.tensor(scores)
 
-    def match(self, request: str, count: int = 3) -> list[LookMatch]:
+    def match(self, request: str, count: int = 3, unread: str = "") -> list[LookMatch]:
         """The ``count`` best looks for a request: named looks first (by name share, then similarity),
         then the most similar by the encoder (when there is one)."""
-        names = self.name_scores(request)
+        names = self.name_scores(request, unread)
         similarity = (self.encoder([request]) @ self.embeddings().T)[0] if self.encoder is not None else torch.zeros(
             len(self.looks))
         named = names >= NAME_MATCH_MIN

@@ -74,7 +74,8 @@ _ADJECTIVES: dict[str, tuple[str, int]] = {}
 for _attribute, _words in (
     (("brightness", +1), "bright brighter brightest brighten brightened brightening lighter lighten lightened luminous "
                          "airy airier underexposed"),
-    (("brightness", -1), "dark darker darkest darken darkened dim dimmer dimmed murky overexposed"),
+    (("brightness", -1), "dark darker darkest darken darkened dim dimmer dimmed murky overexposed moodier gloomier "
+                         "gloomy"),
     (("contrast", +1), "contrasty punchy punchier punch harsh harsher"),
     (("contrast", -1), "flat flatter soft softer gentler"),
     (("saturation", +1), "saturated saturate vivid vivider vibrant colorful poppy popping intense saturating"),
@@ -133,6 +134,8 @@ _NOT = {"not", "no", "nor"}
 _STATE_FLIP = {"overexposed", "underexposed"}
 """Problem words whose adjective already carries the fix (in `_ADJECTIVES`), so "too" adds nothing."""
 
+_REPLACEMENT = (r"\b(replace|swap|change|switch|add|put|insert|place)\b[^,;.!?]*\b(with|for)\b[^,;.!?]*")
+""""replace the sky with a sunset" is one request: its "with" must not start a clause of its own."""
 _SPLIT = re.compile(r"[,;.!?]|\b(?:and|but|with|while|plus|then|also|though|yet)\b|&")
 
 OUT_OF_SCOPE: tuple[tuple[str, str], ...] = (
@@ -247,7 +250,8 @@ def normalise(request: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _strength_of(clause: str) -> str | None:
+def strength_of(clause: str) -> str | None:
+    """The strongest `STRENGTH_WORDS` level a clause uses, or None."""
     found = None
     for level in ("small", "large", "very large"):
         if any(re.search(rf"\b{re.escape(word)}\b", clause) for word in STRENGTH_WORDS[level]):
@@ -272,8 +276,8 @@ def _clauses(text: str) -> list[str]:
 def parse_request(request: str) -> ParsedRequest:
     """Read a request into intents (see the module docstring); never raises on odd text."""
     parsed = ParsedRequest(request)
-    text = normalise(request)
-    parsed.strength = _strength_of(text) or "medium"
+    text = re.sub(_REPLACEMENT, lambda m: re.sub(r"\b(with|for)\b", "using", m.group(0)), normalise(request))
+    parsed.strength = strength_of(text) or "medium"
     inherited: tuple[int, str | None] = (0, None)
     for raw in _clauses(text):
         skipped = out_of_scope(raw)
@@ -285,10 +289,20 @@ def parse_request(request: str) -> ParsedRequest:
             parsed.kept.append(constraint)
         if intents:
             parsed.intents.extend(intents)
-            inherited = (sign, intents[-1].strength if _strength_of(raw) else None)
+            inherited = (sign, intents[-1].strength if strength_of(raw) else None)
         elif not constraint and _has_words(raw):
             parsed.unread.append(raw)
     parsed.intents = _merge(parsed.intents, parsed.kept)
+    return parsed
+
+
+def check_in_scope(request: str) -> ParsedRequest:
+    """The parsed request; raises `OutOfScopeRequest` when everything it asks for is outside tone
+    and colour (cheap: no model is loaded, so the CLI refuses before reading any photo)."""
+    parsed = parse_request(request)
+    if parsed.skipped and not parsed.intents and not parsed.unread:
+        raise OutOfScopeRequest("not supported: " + ", ".join(dict.fromkeys(what for _, what in parsed.skipped))
+                                + f"; {SUPPORTED}")
     return parsed
 
 
@@ -301,7 +315,7 @@ def _has_words(clause: str) -> bool:
 def _read_clause(clause: str, inherited: tuple[int, str | None]) -> tuple[list[Intent], str | None, int]:
     """Intents of one clause, a "not X" constraint it states, and the verb sign it carried."""
     words = re.findall(r"[a-z]+", clause)
-    strength = _strength_of(clause) or inherited[1] or "medium"
+    strength = strength_of(clause) or inherited[1] or "medium"
     bands: tuple[str, ...] = tuple(dict.fromkeys(b for w in words if w in _BAND_WORDS for b in _BAND_WORDS[w]))
     zone = next((_ZONES[w] for w in words if w in _ZONES), None)
     colors = [w for w in words if w in _COLOR_WORDS]
