@@ -252,3 +252,13 @@ def test_apply_plan_renders_finishing_on_photos_and_tensors_alike():
     exact = apply_plan(to_tensor(pixels).float(), plan)[0].permute(1, 2, 0).numpy() * 255.0
     difference = np.abs(fast - exact)
     assert difference.mean() <= 0.5 and difference.max() <= 3.0
+
+
+def test_blur_backends_agree():
+    """`gaussian_blur` runs OpenCV without autograd and torch convolutions with it: the same taps."""
+    from veraretouch.operators.finishing import gaussian_blur
+
+    image = torch.rand(2, 1, 37, 53, dtype=torch.float64)
+    fast = gaussian_blur(image, 3.0)
+    traced = gaussian_blur(image.clone().requires_grad_(True), 3.0)
+    assert torch.allclose(fast, traced.detach(), atol=1e-12)

@@ -54,12 +54,13 @@ def finish_pixels(pixels: np.ndarray, params: torch.Tensor, seed: int = 0, out: 
     def value(name: str) -> float:
         return float(control(params, name))
 
-    airlight = fields["airlight"].reshape(3).double().numpy() if "airlight" in fields else np.zeros(3)
+    airlight = fields["airlight"].reshape(3).numpy().astype(np.float32) if "airlight" in fields else np.zeros(3, np.float32)
     blurred = _sharpen_blur(pixels, levels, float(control(params, "SharpenRadius"))) if "sharpen" in effects else _EMPTY
     rows, columns, table, table_top = _vignette_tables(params, height, width) if "vignette" in effects else (
-        np.zeros(1), np.zeros(1), np.zeros(2), 1.0)
+        np.zeros(1, np.float32), np.zeros(1, np.float32), np.zeros(2), 1.0)
     highlight, colour, paint = (float(w) for w in ops.style_weights(params, torch.float64))
-    coarse, fine_grain = (ops.grain_grids(value("GrainSize"), height, width, seed) if "grain" in effects
+    coarse, fine_grain = (ops.grain_grids(value("GrainSize"), height, width, seed, value("GrainFrequency") > 0)
+                          if "grain" in effects
                           else (_EMPTY, _EMPTY))
     weight_coarse, weight_fine = ops.roughness_weights(value("GrainFrequency") / 100.0)
     settings = np.array([
@@ -73,9 +74,17 @@ def finish_pixels(pixels: np.ndarray, params: torch.Tensor, seed: int = 0, out: 
         ops.GRAIN_STD * value("GrainAmount") / 100.0 * ("grain" in effects), weight_coarse, weight_fine,
         float("dehaze" in effects), ops.HALO_SCALE, ops.EDGE_GRADIENT, ops.VIGNETTE_STOPS / ops.DISPLAY_GAMMA,
         ops.PAINT_STRENGTH, *LUMINANCE_WEIGHTS,
-    ])
-    _finish_kernel(pixels, out, settings, field("dehaze_scale"), airlight, field("clarity_blur"),
-                   field("texture_band"), blurred, rows, columns, table, coarse, fine_grain)
+    ], dtype=np.float32)
+    small_field = field("dehaze_scale") if "dehaze" in effects else field("clarity_blur")
+    texture_band = field("texture_band")
+    strength = value("PostCropVignetteAmount") / 100.0
+    factor_table = np.exp2(ops.VIGNETTE_STOPS * strength * table / ops.DISPLAY_GAMMA).astype(np.float32)
+    _finish_kernel(pixels, out, settings, field("dehaze_scale"), _axes(small_field, height, width, 1 / factor, 1 / factor),
+                   airlight, field("clarity_blur"), texture_band,
+                   _axes(texture_band, height, width, 1 / fine_factor, 1 / fine_factor), blurred, rows, columns,
+                   table.astype(np.float32), factor_table, _RISE, coarse, _axes(coarse, height, width, coarse.shape[0] / height,
+                                                               coarse.shape[1] / width),
+                   fine_grain, _axes(fine_grain, height, width, fine_grain.shape[0] / height, fine_grain.shape[1] / width))
     return out
 
 
@@ -95,17 +104,24 @@ def _block_mean(pixels: np.ndarray, factor: int, levels: float) -> np.ndarray:
 
 @njit(parallel=True, cache=True)
 def _block_mean_kernel(pixels, out, factor, levels):
+    """Row-major accumulation (each pixel read once, in memory order); edges repeat the last pixel."""
     height, width = pixels.shape[0], pixels.shape[1]
-    scale = 1.0 / (factor * factor * levels)
+    small_width = out.shape[1]
+    scale = np.float32(1.0 / (factor * factor * levels))
     for by in prange(out.shape[0]):
-        for bx in range(out.shape[1]):
+        totals = np.zeros((small_width, 3), dtype=np.float32)
+        for dy in range(factor):
+            y = min(by * factor + dy, height - 1)
+            for x in range(width):
+                block = x // factor
+                for c in range(3):
+                    totals[block, c] += np.float32(pixels[y, x, c])
+            for x in range(width, small_width * factor):  # the right edge, padded by repetition
+                for c in range(3):
+                    totals[small_width - 1, c] += np.float32(pixels[y, width - 1, c])
+        for bx in range(small_width):
             for c in range(3):
-                total = 0.0
-                for dy in range(factor):
-                    y = min(by * factor + dy, height - 1)
-                    for dx in range(factor):
-                        total += pixels[y, min(bx * factor + dx, width - 1), c]
-                out[by, bx, c] = total * scale
+                out[by, bx, c] = totals[bx, c] * scale
 
 
 def _sharpen_blur(pixels: np.ndarray, levels: float, radius: float) -> np.ndarray:
@@ -136,90 +152,179 @@ def _vignette_tables(params: torch.Tensor, height: int, width: int):
     columns = (np.abs(np.arange(width) + 0.5 - width / 2.0) / half_x) ** exponent
     rows = (np.abs(np.arange(height) + 0.5 - height / 2.0) / half_y) ** exponent
     top = float(columns.max() + rows.max())
+    rows, columns = rows.astype(np.float32), columns.astype(np.float32)
     power = torch.linspace(0.0, top, VIGNETTE_TABLE_SIZE, dtype=torch.float64)
     table = ops.vignette_mask_of_distance(power.clamp_min(1e-12) ** (1.0 / exponent), params)
     return rows, columns, table.reshape(-1).numpy(), top
 
 
-@njit(inline="always")
-def _bilinear(field, y, x, scale_y, scale_x):
-    """torch's bilinear ``align_corners=False`` sample of ``field`` at output pixel ``(y, x)``."""
-    sy = max((y + 0.5) * scale_y - 0.5, 0.0)
-    sx = max((x + 0.5) * scale_x - 0.5, 0.0)
-    y0 = min(int(sy), field.shape[0] - 1)
-    x0 = min(int(sx), field.shape[1] - 1)
-    y1 = min(y0 + 1, field.shape[0] - 1)
-    x1 = min(x0 + 1, field.shape[1] - 1)
-    fy, fx = sy - y0, sx - x0
-    top = field[y0, x0] + fx * (field[y0, x1] - field[y0, x0])
-    bottom = field[y1, x0] + fx * (field[y1, x1] - field[y1, x0])
-    return top + fy * (bottom - top)
+def _axis(count: int, source: int, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output index along one axis: torch's bilinear ``align_corners=False`` source indices
+    ``i0, i1`` and float32 weight of ``i1`` (``src = max((i + 0.5) * scale - 0.5, 0)``)."""
+    position = np.maximum((np.arange(count) + 0.5) * scale - 0.5, 0.0)
+    low = np.minimum(position.astype(np.int64), source - 1)
+    return low, np.minimum(low + 1, source - 1), (position - low).astype(np.float32)
+
+
+def _axes(field: np.ndarray, height: int, width: int, scale_y: float, scale_x: float):
+    return (*_axis(height, field.shape[0], scale_y), *_axis(width, field.shape[1], scale_x))
+
+
+def _rise_table(size: int = 4096) -> np.ndarray:
+    """``ops.rise(t, 0, 1)`` at ``size`` points over [0, 1] (the kernel interpolates it)."""
+    return ops.rise(torch.linspace(0.0, 1.0, size, dtype=torch.float64), 0.0, 1.0).numpy().astype(np.float32)
+
+
+_RISE = _rise_table()
 
 
 @njit(inline="always")
-def _rise(x, start, end):
-    t = min(max((x - start) / (end - start), 0.0), 1.0)
-    return 0.5 - 0.5 * math.cos(math.pi * t)
+def _fill_row(field, axes, y, row):
+    """The field interpolated vertically at output row ``y``: one value per field column."""
+    y0, y1, fy = axes[0][y], axes[1][y], axes[2][y]
+    for j in range(field.shape[1]):
+        row[j] = field[y0, j] + fy * (field[y1, j] - field[y0, j])
 
 
-@njit(parallel=True, cache=True)
-def _finish_kernel(pixels, out, settings, dehaze_scale, airlight, clarity_blur, texture_band, blurred,
-                   rows, columns, table, coarse, fine):
-    levels, factor, fine_factor = settings[0], settings[1], settings[2]
+@njit(inline="always")
+def _at(row, axes, x):
+    """Horizontal interpolation of a `_fill_row` row at output column ``x``."""
+    low = row[axes[3][x]]
+    return low + axes[5][x] * (row[axes[4][x]] - low)
+
+
+@njit(inline="always")
+def _lookup(table, position):
+    """Linear interpolation of ``table`` at ``position`` in [0, 1] (clamped)."""
+    scaled = min(max(position, np.float32(0)), np.float32(1)) * np.float32(table.shape[0] - 1)
+    node = min(int(scaled), table.shape[0] - 2)
+    return table[node] + (scaled - np.float32(node)) * (table[node + 1] - table[node])
+
+
+@njit(inline="always")
+def _interpolate_row(row, axes, values):
+    """``values[x]`` = `_fill_row` ``row`` interpolated horizontally at every output column."""
+    low, high, fraction = axes[3], axes[4], axes[5]
+    for x in range(values.shape[0]):
+        left = row[low[x]]
+        values[x] = left + fraction[x] * (row[high[x]] - left)
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _finish_kernel(pixels, out, settings, dehaze_scale, small_axes, airlight, clarity_blur, texture_band, fine_axes,
+                   blurred, rows, columns, mask_table, factor_table, rise, coarse, coarse_axes, fine, fine_grain_axes):
+    """Row by row, in simple loops over the row that the compiler vectorises (float32 arithmetic);
+    ``settings`` as `finish_pixels` lays them out."""
+    levels = settings[0]
     clarity, texture, sharpness, detail, masking = settings[3], settings[4], settings[5], settings[6], settings[7]
     vignette, highlight, colour, paint, highlight_contrast, table_top = (
         settings[8], settings[9], settings[10], settings[11], settings[12], settings[13])
     grain, weight_coarse, weight_fine, dehaze = settings[14], settings[15], settings[16], settings[17]
-    halo, edge_gradient, stops_per_gamma, paint_strength = settings[18], settings[19], settings[20], settings[21]
+    halo, edge_gradient, paint_strength = settings[18], settings[19], settings[21]
     red, green, blue = settings[22], settings[23], settings[24]
+    zero, one, half, four = np.float32(0), np.float32(1), np.float32(0.5), np.float32(4)
     height, width = pixels.shape[0], pixels.shape[1]
+    inverse_levels = one / levels
+    protection_scale = np.float32(0.3) + np.float32(0.7) * highlight_contrast
+    target = one if vignette > 0 else zero
+    paint_amount = paint * paint_strength * abs(vignette)
+    last = np.float32(mask_table.shape[0] - 1)
+    rise_last = np.float32(rise.shape[0] - 1)
     for y in prange(height):
-        rgb = np.empty(3)
+        r = np.empty(width, dtype=np.float32)
+        g = np.empty(width, dtype=np.float32)
+        b = np.empty(width, dtype=np.float32)
+        weight = np.empty(width, dtype=np.float32)
+        delta = np.zeros(width, dtype=np.float32)
+        values = np.empty(width, dtype=np.float32)
         for x in range(width):
-            for c in range(3):
-                rgb[c] = pixels[y, x, c] / levels
-            lightness = red * rgb[0] + green * rgb[1] + blue * rgb[2]
-            clamped = min(max(lightness, 0.0), 1.0)
-            weight = 4.0 * clamped * (1.0 - clamped)
-            if dehaze > 0:
-                scale = _bilinear(dehaze_scale, y, x, 1.0 / factor, 1.0 / factor)
-                for c in range(3):
-                    rgb[c] = airlight[c] + (rgb[c] - airlight[c]) * scale
-            delta = 0.0
-            if clarity != 0:
-                delta += clarity * weight * (lightness - _bilinear(clarity_blur, y, x, 1.0 / factor, 1.0 / factor))
-            if texture != 0:
-                delta += texture * weight * _bilinear(texture_band, y, x, 1.0 / fine_factor, 1.0 / fine_factor)
-            if sharpness != 0:
-                high = lightness - blurred[y, x]
-                limited = high / (1.0 + (1.0 - detail) * abs(high) / halo)
-                dx = (blurred[y, min(x + 1, width - 1)] - blurred[y, max(x - 1, 0)]) / 2.0
-                dy = (blurred[min(y + 1, height - 1), x] - blurred[max(y - 1, 0), x]) / 2.0
-                edge = _rise(math.sqrt(dx * dx + dy * dy + 1e-12), 0.0, edge_gradient)
-                delta += sharpness * limited * (1.0 - masking * (1.0 - edge))
-            for c in range(3):
-                rgb[c] += delta
-            if vignette != 0:
-                power = rows[y] + columns[x]
-                position = min(power / table_top, 1.0) * (table.shape[0] - 1)
-                node = min(int(position), table.shape[0] - 2)
-                mask = table[node] + (position - node) * (table[node + 1] - table[node])
-                factor_v = 2.0 ** (stops_per_gamma * vignette * mask)
-                shaded = red * rgb[0] + green * rgb[1] + blue * rgb[2]
-                protection = _rise(shaded, 0.5, 1.0) * (0.3 + 0.7 * highlight_contrast)
-                protected = factor_v + (1.0 - factor_v) * protection if vignette < 0 else factor_v
-                gain = highlight * protected + colour * factor_v
-                target = 1.0 if vignette > 0 else 0.0
-                for c in range(3):
-                    rgb[c] = rgb[c] * gain + paint * (rgb[c] + (target - rgb[c]) * (paint_strength * abs(vignette) * mask))
-            if grain != 0:
-                noise = weight_coarse * _bilinear(coarse, y, x, coarse.shape[0] / height, coarse.shape[1] / width)
-                noise += weight_fine * _bilinear(fine, y, x, fine.shape[0] / height, fine.shape[1] / width)
-                for c in range(3):
-                    rgb[c] += grain * weight * noise
-            for c in range(3):
-                value = min(max(rgb[c], 0.0), 1.0)
-                if levels == 1.0:
-                    out[y, x, c] = value
-                else:
-                    out[y, x, c] = int(value * levels + 0.5)
+            r[x] = np.float32(pixels[y, x, 0]) * inverse_levels
+            g[x] = np.float32(pixels[y, x, 1]) * inverse_levels
+            b[x] = np.float32(pixels[y, x, 2]) * inverse_levels
+        for x in range(width):
+            clamped = min(max(red * r[x] + green * g[x] + blue * b[x], zero), one)
+            weight[x] = four * clamped * (one - clamped)
+        if clarity != 0:
+            row = np.empty(clarity_blur.shape[1], dtype=np.float32)
+            _fill_row(clarity_blur, small_axes, y, row)
+            _interpolate_row(row, small_axes, values)
+            for x in range(width):
+                delta[x] += clarity * weight[x] * (red * r[x] + green * g[x] + blue * b[x] - values[x])
+        if texture != 0:
+            row = np.empty(texture_band.shape[1], dtype=np.float32)
+            _fill_row(texture_band, fine_axes, y, row)
+            _interpolate_row(row, fine_axes, values)
+            for x in range(width):
+                delta[x] += texture * weight[x] * values[x]
+        if sharpness != 0:
+            above, below = blurred[max(y - 1, 0)], blurred[min(y + 1, height - 1)]
+            here = blurred[y]
+            for x in range(width):
+                high = red * r[x] + green * g[x] + blue * b[x] - here[x]
+                limited = high / (one + (one - detail) * abs(high) / halo)
+                dx = (here[min(x + 1, width - 1)] - here[max(x - 1, 0)]) * half
+                dy = (below[x] - above[x]) * half
+                scaled = min(np.sqrt(dx * dx + dy * dy + np.float32(1e-12)) / edge_gradient, one) * rise_last
+                node = min(int(scaled), rise.shape[0] - 2)
+                edge = rise[node] + (scaled - np.float32(node)) * (rise[node + 1] - rise[node])
+                delta[x] += sharpness * limited * (one - masking * (one - edge))
+        if dehaze > 0:
+            row = np.empty(dehaze_scale.shape[1], dtype=np.float32)
+            _fill_row(dehaze_scale, small_axes, y, row)
+            _interpolate_row(row, small_axes, values)
+            for x in range(width):
+                r[x] = airlight[0] + (r[x] - airlight[0]) * values[x]
+                g[x] = airlight[1] + (g[x] - airlight[1]) * values[x]
+                b[x] = airlight[2] + (b[x] - airlight[2]) * values[x]
+        for x in range(width):
+            r[x] += delta[x]
+            g[x] += delta[x]
+            b[x] += delta[x]
+        if vignette != 0:
+            row_term = rows[y]
+            for x in range(width):
+                scaled = min((row_term + columns[x]) / table_top, one) * last
+                node = min(int(scaled), mask_table.shape[0] - 2)
+                fraction = scaled - np.float32(node)
+                mask = mask_table[node] + fraction * (mask_table[node + 1] - mask_table[node])
+                if mask > 0:
+                    factor_v = factor_table[node] + fraction * (factor_table[node + 1] - factor_table[node])
+                    protected = factor_v
+                    if vignette < 0:
+                        shaded = red * r[x] + green * g[x] + blue * b[x]
+                        position = min(max((shaded - half) * np.float32(2), zero), one) * rise_last
+                        at = min(int(position), rise.shape[0] - 2)
+                        protection = (rise[at] + (position - np.float32(at)) * (rise[at + 1] - rise[at])) * protection_scale
+                        protected = factor_v + (one - factor_v) * protection
+                    gain = highlight * protected + colour * factor_v + paint
+                    blend = paint_amount * mask
+                    r[x] = r[x] * gain + (target - r[x]) * blend
+                    g[x] = g[x] * gain + (target - g[x]) * blend
+                    b[x] = b[x] * gain + (target - b[x]) * blend
+        if grain != 0:
+            row = np.empty(coarse.shape[1], dtype=np.float32)
+            _fill_row(coarse, coarse_axes, y, row)
+            _interpolate_row(row, coarse_axes, values)
+            for x in range(width):
+                delta[x] = weight_coarse * values[x]
+            if weight_fine != 0:
+                row = np.empty(fine.shape[1], dtype=np.float32)
+                _fill_row(fine, fine_grain_axes, y, row)
+                _interpolate_row(row, fine_grain_axes, values)
+                for x in range(width):
+                    delta[x] += weight_fine * values[x]
+            for x in range(width):
+                added = grain * weight[x] * delta[x]
+                r[x] += added
+                g[x] += added
+                b[x] += added
+        if levels == 1:
+            for x in range(width):
+                out[y, x, 0] = min(max(r[x], zero), one)
+                out[y, x, 1] = min(max(g[x], zero), one)
+                out[y, x, 2] = min(max(b[x], zero), one)
+        else:
+            for x in range(width):
+                out[y, x, 0] = int(min(max(r[x], zero), one) * levels + half)
+                out[y, x, 1] = int(min(max(g[x], zero), one) * levels + half)
+                out[y, x, 2] = int(min(max(b[x], zero), one) * levels + half)
