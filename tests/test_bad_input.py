@@ -205,10 +205,10 @@ def test_padding_before_the_end_marker_is_still_accepted(sample_jpeg, capfd):
     assert "extraneous" not in capfd.readouterr().err
 
 
-def test_libjpeg_capture_passes_other_stderr_text_through(sample_jpeg, capfd):
+def test_codec_capture_passes_other_stderr_text_through(sample_jpeg, capfd):
     from veraretouch.io import decode
 
-    with decode._libjpeg_warnings() as warned:
+    with decode._codec_messages() as warned:
         os.write(2, b"Corrupt JPEG data: premature end of data segment\nsomeone else's line\n")
     assert warned == ["Corrupt JPEG data: premature end of data segment\n"]
     assert capfd.readouterr().err == "someone else's line\n"

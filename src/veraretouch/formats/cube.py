@@ -134,6 +134,6 @@ def _floats(number: int, keyword: str, rest: str, count: int) -> tuple[float, ..
 
 def _size(number: int, rest: str) -> int:
     text = rest.strip()
-    if not text.isdigit() or not (2 <= int(text) <= MAX_SIZE):
+    if not (text.isdigit() and len(text) <= 3) or not (2 <= int(text) <= MAX_SIZE):
         raise PlanError(f"line {number}: LUT_3D_SIZE must be a whole number from 2 to {MAX_SIZE}, got {text!r}")
     return int(text)

@@ -8,12 +8,13 @@ for (LZW, JPEG). Before any pixel is decoded, the format is sniffed from the byt
 size is checked against the decompression-bomb limit, and a JPEG or PNG that ends before its
 end marker is refused as truncated, so a bad file gets a clear message rather than a codec's. A
 JPEG whose data ends early but carries an end marker anyway decodes "successfully" with grey
-blocks; libjpeg only says so on stderr, so its warnings are captured during the decode and a
-warning of lost data refuses the file.
+blocks; libjpeg only says so on stderr, so the codecs' stderr is captured during every OpenCV
+decode (never shown raw) and a libjpeg warning of lost data refuses the file.
 """
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import sys
@@ -38,13 +39,16 @@ from .icc import load_profile
 _PILLOW_CONVERSIONS = {"1": "L", "P": "RGB", "PA": "RGBA", "RGBX": "RGB", "RGBa": "RGBA", "La": "LA", "YCbCr": "RGB"}
 _JPEG_STANDALONE_MARKERS = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
 _JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-LIBJPEG_MESSAGES = ("Corrupt JPEG data", "Premature end of JPEG file", "Warning: ", "Invalid SOS parameters",
-                    "Inconsistent progression sequence")
-"""How libjpeg's warnings on stderr begin: these lines are captured during a JPEG decode, not shown."""
+CODEC_MESSAGES = ("Corrupt JPEG data", "Premature end of JPEG file", "Warning: ", "Invalid SOS parameters",
+                  "Inconsistent progression sequence", "libpng ", "TIFF")
+"""How the warnings libjpeg, libpng and libtiff print to stderr begin: captured during an OpenCV
+decode, never shown (a damaged file becomes our one-line error instead)."""
 LIBJPEG_DATA_LOSS = ("premature end", "bad huffman code", "instead of rst")
 """Warnings (lower case) that mean image data is missing or garbled: the file is refused. Others,
 such as "N extraneous bytes before marker" (padding some cameras write), are let through."""
 _STDERR_LOCK = threading.Lock()
+logging.getLogger("tifffile").addHandler(logging.NullHandler())  # its warnings about damaged files are
+# printed by logging's last-resort handler when the application configured none; they become our errors
 
 
 class Decoded(NamedTuple):
@@ -111,7 +115,8 @@ def _pillow_image(source: Path, data: bytes, max_pixels: int) -> Iterator[Image.
 def _decode_jpeg(source: Path, data: bytes, max_pixels: int) -> Decoded:
     """Grey/colour JPEGs are decoded by OpenCV straight into numpy (the same libjpeg-turbo output
     as Pillow without Pillow's 4-byte-pixel repacking, which costs as much as the decode); CMYK
-    goes through Pillow for its ICC conversion."""
+    goes through Pillow for its ICC conversion, after an eighth-size OpenCV decode that only
+    listens for libjpeg's warnings (Pillow silences them)."""
     components, complete = _jpeg_components_and_completeness(data)
     if not components:
         raise ValueError("no frame header")
@@ -121,20 +126,27 @@ def _decode_jpeg(source: Path, data: bytes, max_pixels: int) -> Decoded:
         exif = with_exif_header(image.info.get("exif"))
         if components in (1, 3):
             colour = cv2.IMREAD_GRAYSCALE if components == 1 else cv2.IMREAD_COLOR_RGB
-            with _libjpeg_warnings() as warned:
-                samples = _opencv_decode(data, colour | cv2.IMREAD_IGNORE_ORIENTATION)
-            lost = next((line for line in warned if any(key in line.lower() for key in LIBJPEG_DATA_LOSS)), None)
-            if lost is not None:
-                raise ImageReadError(f"{source}: corrupt JPEG, image data is missing or damaged (the decoder "
-                                     f"says: {lost.strip()[:120]})")
+            samples = _complete_jpeg(source, data, colour | cv2.IMREAD_IGNORE_ORIENTATION)
             if samples.shape[:2] != image.size[::-1]:
                 raise ValueError(f"decoded {samples.shape[1]}x{samples.shape[0]}, header says {image.size}")
             pixels, alpha = split_samples(samples, grey=components == 1, bgr=False)
             icc_profile = image.info.get("icc_profile") or None
         else:
+            _complete_jpeg(source, data, cv2.IMREAD_REDUCED_GRAYSCALE_8)
             image.load()
             pixels, alpha, icc_profile = _pillow_pixels(image)
     return Decoded(pixels, alpha, icc_profile, exif, orientation(exif))
+
+
+def _complete_jpeg(source: Path, data: bytes, flags: int) -> np.ndarray:
+    """OpenCV's decode, refused when libjpeg warns that image data is missing or damaged."""
+    warned: list[str] = []
+    samples = _opencv_decode(data, flags, warned)
+    lost = next((line for line in warned if any(key in line.lower() for key in LIBJPEG_DATA_LOSS)), None)
+    if lost is not None:
+        raise ImageReadError(f"{source}: corrupt JPEG, image data is missing or damaged (the decoder "
+                             f"says: {lost.strip()[:120]})")
+    return samples
 
 
 def _jpeg_components_and_completeness(data: bytes) -> tuple[int, bool]:
@@ -240,10 +252,9 @@ def _quiet_opencv() -> Iterator[None]:
 
 
 @contextmanager
-def _libjpeg_warnings() -> Iterator[list[str]]:
-    """Collect the libjpeg warnings written to stderr (file descriptor 2) while the block runs.
-
-    OpenCV has no other way to report them. The descriptor is process-wide, so captures are
+def _codec_messages() -> Iterator[list[str]]:
+    """Collect the codec warnings (`CODEC_MESSAGES`) written to stderr (file descriptor 2) while the
+    block runs: OpenCV has no other way to report them. The descriptor is process-wide, so captures are
     serialised and any other text written meanwhile is passed on to stderr afterwards.
     """
     warned: list[str] = []
@@ -265,16 +276,18 @@ def _libjpeg_warnings() -> Iterator[list[str]]:
             capture.seek(0)
             other = []
             for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True):
-                (warned if line.startswith(LIBJPEG_MESSAGES) else other).append(line)
+                (warned if line.startswith(CODEC_MESSAGES) else other).append(line)
             if other:
                 os.write(2, "".join(other).encode("utf-8", "replace"))
 
 
-def _opencv_decode(data: bytes, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+def _opencv_decode(data: bytes, flags: int = cv2.IMREAD_UNCHANGED, warned: list[str] | None = None) -> np.ndarray:
     """Decode with OpenCV; IMREAD_UNCHANGED keeps full depth, BGR(A) order, and leaves EXIF
-    orientation to us."""
-    with _quiet_opencv():
+    orientation to us. The codecs' stderr warnings are withheld (and added to ``warned``)."""
+    with _quiet_opencv(), _codec_messages() as messages:
         decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if warned is not None:
+        warned.extend(messages)
     if decoded is None:
         raise ValueError("corrupt or truncated data")
     return decoded

@@ -13,11 +13,12 @@ wide-gamut file is converted for processing. The work is done by `decode`, `enco
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import ImageReadError, ImageWriteError, VeraRetouchError
 from .atomic import atomic_write
@@ -27,6 +28,9 @@ from .exif import UPRIGHT_VIEWS, exif_without_orientation
 from .fileformats import FORMAT_NAMES, SUFFIXES
 from .files import read_user_file
 from .icc import usable_profile
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_MAX_PIXELS = 150_000_000
 """Decompression-bomb guard: larger images are refused unless the caller raises the limit."""
@@ -81,6 +85,8 @@ class Photo:
         return self._tensor_of(self.pixels[::step, ::step])
 
     def _tensor_of(self, pixels: np.ndarray) -> torch.Tensor:
+        import torch  # here, not with the module: reading and writing photos needs no torch
+
         levels = torch.from_numpy(np.require(pixels, requirements=["C", "W"]))
         channels_first = levels.permute(2, 0, 1).expand(3, -1, -1)
         image = channels_first.to(torch.float32, memory_format=torch.contiguous_format)
@@ -97,6 +103,8 @@ class Photo:
         channels = image[0].detach()
         if self.grayscale and float((channels.amax(0) - channels.amin(0)).max()) <= NEUTRAL_SPREAD:
             channels = channels.mean(0, keepdim=True)
+        import torch
+
         dtype = torch.uint16 if self.bit_depth == 16 else torch.uint8
         levels = torch.empty((*channels.shape[1:], channels.shape[0]), dtype=dtype)
         for index, plane in enumerate(channels):  # one plane at a time: no full-size float copies
@@ -153,7 +161,9 @@ def read_image_bytes(data: bytes, name: str | Path, max_pixels: int = DEFAULT_MA
     source = Path(name)
     file_format = sniff_format(source, data)
     try:
-        decoded = DECODERS[file_format](source, data, max_pixels)
+        with warnings.catch_warnings():  # codecs' complaints (Pillow on damaged EXIF) would print raw
+            warnings.simplefilter("ignore")  # lines: the file is judged by what decodes
+            decoded = DECODERS[file_format](source, data, max_pixels)
         pixels, icc_profile = _pixels_to_srgb(source, decoded.pixels, decoded.icc_profile)
     except VeraRetouchError:
         raise
