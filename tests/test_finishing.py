@@ -262,3 +262,20 @@ def test_blur_backends_agree():
     fast = gaussian_blur(image, 3.0)
     traced = gaussian_blur(image.clone().requires_grad_(True), 3.0)
     assert torch.allclose(fast, traced.detach(), atol=1e-12)
+
+
+def test_cube_export_names_the_spatial_effects_it_drops(tmp_path, capsys):
+    from PIL import Image
+
+    from veraretouch.formats import read_cube
+    from veraretouch.interfaces.cli import main
+
+    Image.fromarray(scene(40, 60)).save(tmp_path / "photo.png")
+    Plan(values={"Exposure2012": 0.2, "GrainAmount": 30, "Clarity2012": 20}).save(tmp_path / "look.json")
+    code = main(["param", str(tmp_path / "photo.png"), "--params", str(tmp_path / "look.json"), "-o",
+                 str(tmp_path / "out"), "--export", "cube"])
+    assert code == 0
+    assert "the .cube export holds the pointwise part of the plan only" in capsys.readouterr().err
+    text = (tmp_path / "out" / "photo.cube").read_text()
+    assert text.startswith("# pointwise part of the plan only") and "GrainAmount=30" in text.splitlines()[0]
+    assert read_cube(tmp_path / "out" / "photo.cube").shape == (65, 65, 65, 3)

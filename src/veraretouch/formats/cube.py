@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -37,11 +38,11 @@ def _check_lut(lut: np.ndarray) -> np.ndarray:
     return array
 
 
-def cube_text(lut: np.ndarray, title: str | None = None) -> str:
-    """The ``.cube`` text of ``lut[r, g, b]``: header, then N^3 ``"r g b"`` lines, red fastest."""
+def cube_text(lut: np.ndarray, title: str | None = None, comments: Sequence[str] = ()) -> str:
+    """The ``.cube`` text of ``lut[r, g, b]``: ``# comments``, header, then N^3 ``"r g b"`` lines, red fastest."""
     array = _check_lut(lut)
     size = array.shape[0]
-    header = []
+    header = [f"# {' '.join(comment.split())}" for comment in comments]
     if title:
         one_line = " ".join(title.split()).replace('"', "'")
         header.append(f'TITLE "{one_line}"')
@@ -51,9 +52,11 @@ def cube_text(lut: np.ndarray, title: str | None = None) -> str:
     return "\n".join(header) + "\n" + data
 
 
-def write_cube(lut: np.ndarray, path: str | Path, title: str | None = None, overwrite: bool = False) -> Path:
-    """Atomically write ``lut`` as a ``.cube`` file; refuses an existing file unless ``overwrite``."""
-    return atomic_write_text(path, cube_text(lut, title), overwrite=overwrite)
+def write_cube(lut: np.ndarray, path: str | Path, title: str | None = None, overwrite: bool = False,
+               comments: Sequence[str] = ()) -> Path:
+    """Atomically write ``lut`` as a ``.cube`` file (``comments`` as ``#`` lines at the top);
+    refuses an existing file unless ``overwrite``."""
+    return atomic_write_text(path, cube_text(lut, title, comments), overwrite=overwrite)
 
 
 def parse_cube(text: str) -> np.ndarray:

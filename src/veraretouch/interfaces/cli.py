@@ -403,7 +403,7 @@ def photo_steps(args: argparse.Namespace, mode: str, edit_for):
         result = edit.apply(photo, args.lut_size, in_place=True)
         rendered = time.perf_counter()
         if "cube" in args.export:
-            exports["cube"] = edit.lut(args.lut_size)
+            exports["cube"] = edit.lut(args.lut_size), edit.cube_comments()
         record = {
             "format": "veraretouch.result", "version": 1, "mode": mode, "input": str(path),
             "image": {"width": photo.size[0], "height": photo.size[1], "bit_depth": photo.bit_depth,
@@ -431,8 +431,9 @@ def photo_steps(args: argparse.Namespace, mode: str, edit_for):
         encoded = time.perf_counter()
         written = [image_path]
         if "cube" in exports:
-            written.append(write_cube(exports["cube"], out_dir / f"{path.stem}.cube", title=rendered["title"],
-                                      overwrite=args.overwrite))
+            lut, comments = exports["cube"]
+            written.append(write_cube(lut, out_dir / f"{path.stem}.cube", title=rendered["title"],
+                                      overwrite=args.overwrite, comments=comments))
         if "xmp" in exports:
             written.append(write_plan(exports["xmp"], out_dir / f"{path.stem}.xmp", overwrite=args.overwrite))
         head = {key: record[key] for key in ("format", "version", "mode", "input")}
@@ -449,12 +450,14 @@ def run_param(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from ..apply import bake_plan_lut
-    from .edits import PlanEdit
+    from .edits import PlanEdit, spatial_note
 
     plan = load_plan(args)
     check_output_options(args)
     if plan.unmodelled:
         print(f"note: not modelled, ignored: {', '.join(sorted(plan.unmodelled))}", file=sys.stderr)
+    if "cube" in args.export and spatial_note(plan):
+        print(f"note: the .cube export holds the {spatial_note(plan)}", file=sys.stderr)
     edit = PlanEdit(plan)
     with ThreadPoolExecutor(max_workers=1) as pool:
         if args.ray is None:  # one plan for the batch: bake while the first photos decode

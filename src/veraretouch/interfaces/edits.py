@@ -20,6 +20,18 @@ PRESET_SAMPLE_SIDE = 96
 """Fitting a preset to a latent edit uses the photo's colours at about this size (plus a colour lattice)."""
 
 
+def spatial_note(plan: Plan) -> str | None:
+    """What a ``.cube`` of ``plan`` leaves out: a LUT maps colours to colours, so it holds the
+    plan's pointwise part only, never the finishing effects (vignette, grain, clarity, ...)."""
+    from ..operators.finishing import EFFECTS, finishing_values
+
+    dropped = finishing_values(plan.values)
+    if not any(plan.values.get(name) for (name,) in EFFECTS.values()):
+        return None
+    return ("pointwise part of the plan only: a LUT cannot hold the spatial effects "
+            + ", ".join(f"{name}={value:g}" for name, value in dropped.items()))
+
+
 @dataclass
 class PlanEdit:
     plan: Plan
@@ -33,6 +45,10 @@ class PlanEdit:
 
     def lut(self, size: int) -> np.ndarray:
         return bake_plan_lut(self.plan, size)
+
+    def cube_comments(self) -> list[str]:
+        note = spatial_note(self.plan)
+        return [] if note is None else [note]
 
     def preset(self, photo: Photo) -> tuple[Plan, dict]:
         return self.plan, {}
@@ -52,6 +68,9 @@ class ReferenceEdit:
 
     def lut(self, size: int) -> np.ndarray:
         return self.edit.lut(size)
+
+    def cube_comments(self) -> list[str]:
+        return []
 
     def preset(self, photo: Photo) -> tuple[Plan, dict]:
         """Slider values fitted to the latent edit on the photo's colours: a Lightroom preset."""
@@ -91,6 +110,9 @@ class PlannedEditAdapter:
 
     def lut(self, size: int) -> np.ndarray:
         return self.planned.edit.lut(size)
+
+    def cube_comments(self) -> list[str]:
+        return []
 
     def preset(self, photo: Photo) -> tuple[Plan, dict]:
         plan = self.planned.plan

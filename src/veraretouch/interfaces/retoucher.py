@@ -124,10 +124,12 @@ class Retouched:
         return write_image(self.image, path, format=format, quality=quality, overwrite=overwrite)
 
     def save_cube(self, path: str | Path, overwrite: bool = False) -> Path:
-        """Write the edit as an Adobe/Resolve ``.cube`` 3D LUT."""
+        """Write the edit as an Adobe/Resolve ``.cube`` 3D LUT (a plan's pointwise part: the file's
+        first line names any spatial effect it cannot hold)."""
         from ..formats import write_cube
 
-        return write_cube(self.lut(), path, title=self.edit.name or "veraretouch", overwrite=overwrite)
+        return write_cube(self.lut(), path, title=self.edit.name or "veraretouch", overwrite=overwrite,
+                          comments=self.edit.cube_comments())
 
     def save_xmp(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write `plan` as a Lightroom / Camera Raw preset (.xmp) or our JSON plan (.json)."""
