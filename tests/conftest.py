@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any test module loads torch (see veraretouch/__init__.py)
+os.environ["VERARETOUCH_LUT_CACHE"] = "off"  # no LUTs stored in the user's cache; tests of the store set a folder
 
 import numpy as np
 import pytest

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from veraretouch.errors import ImageReadError
@@ -136,7 +137,6 @@ def test_steps_called_on_one_photo_run_back_to_back():
 
 def test_param_batch_writes_the_same_bytes_as_one_photo_at_a_time(sample_rgb, tmp_path, capsys):
     """The pipeline only reorders work: images and LUTs match running the steps photo by photo."""
-    import numpy as np
     from PIL import Image
 
     from veraretouch.interfaces.cli import build_parser, load_plan, main, photo_steps
@@ -164,3 +164,55 @@ def test_param_batch_writes_the_same_bytes_as_one_photo_at_a_time(sample_rgb, tm
     for name in batch:
         if not name.endswith(".plan.json"):
             assert (tmp_path / "batch" / name).read_bytes() == (tmp_path / "single" / name).read_bytes(), name
+
+
+def test_a_stored_plan_lut_is_the_baked_one_and_follows_the_plan(tmp_path, monkeypatch):
+    from veraretouch import Plan
+    from veraretouch.apply import _bake_cached, _plan_lut, bake_plan_lut
+    from veraretouch.lut.store import lut_path
+
+    monkeypatch.setenv("VERARETOUCH_LUT_CACHE", str(tmp_path / "luts"))
+    plan = Plan({"Exposure2012": 0.3, "Vibrance": 25}, curves={"ToneCurvePV2012": ((0, 0), (128, 150), (255, 255))})
+    _plan_lut.cache_clear()
+    baked = bake_plan_lut(plan, 17).copy()
+    assert len(list((tmp_path / "luts").glob("*.npy"))) == 1
+    _plan_lut.cache_clear()
+    _bake_cached.cache_clear()
+    stored = bake_plan_lut(plan, 17)
+    assert _bake_cached.cache_info().misses == 0, "read back, not baked again"
+    assert np.array_equal(stored, baked) and not stored.flags.writeable
+    assert np.array_equal(baked, bake_plan_lut(plan.to_tensor(), 17)), "the same LUT as the tensor path"
+
+    grain = Plan({**plan.values, "GrainAmount": 40}, curves=plan.curves)
+    assert bake_plan_lut(grain, 17) is stored, "finishing controls are not in the LUT"
+    other = Plan({"Exposure2012": 0.31, "Vibrance": 25}, curves=plan.curves)
+    assert not np.array_equal(bake_plan_lut(other, 17), baked)
+    assert lut_path("x", 17) != lut_path("x", 33) and lut_path("x", 17) != lut_path("y", 17)
+
+    for path in (tmp_path / "luts").glob("*.npy"):  # damaged files are baked again
+        path.write_bytes(b"not a LUT")
+    _plan_lut.cache_clear()
+    assert np.array_equal(bake_plan_lut(plan, 17), baked)
+    monkeypatch.setenv("VERARETOUCH_LUT_CACHE", "off")
+    assert lut_path("x", 17) is None
+
+
+def test_param_with_a_stored_lut_imports_no_torch(sample_jpeg, tmp_path):
+    """Start-up: a preset used before is applied without torch (nor the planner, web or ONNX stacks)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VERARETOUCH_LUT_CACHE": str(tmp_path / "luts")}
+    command = ("import sys; from veraretouch.interfaces.cli import main; code = main(sys.argv[1:]); "
+               "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'onnxruntime', "
+               "'sentence_transformers', 'starlette', 'uvicorn', 'aiohttp', 'ray'}); print(code, heavy)")
+    plan = Path(__file__).resolve().parents[1] / "src" / "veraretouch" / "examples" / "warm-film.json"
+    outputs = []
+    for run in ("first", "second"):
+        args = ["param", str(sample_jpeg), "--params", str(plan), "-o", str(tmp_path / run)]
+        result = subprocess.run([sys.executable, "-c", command, *args], env=env, capture_output=True, text=True)
+        outputs.append(result.stdout.strip().splitlines()[-1])
+        assert (tmp_path / run / "astronaut.jpg").exists(), result.stderr
+    assert outputs == ["0 ['torch']", "0 []"]
+    assert (tmp_path / "first" / "astronaut.jpg").read_bytes() == (tmp_path / "second" / "astronaut.jpg").read_bytes()

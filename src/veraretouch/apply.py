@@ -2,21 +2,27 @@
 
 A plan is a pointwise colour function, so on a photo we evaluate the operators once on an N^3
 lattice (a few hundred thousand colours) and interpolate that LUT over the photo's millions of
-pixels with a compiled kernel, instead of running the torch graph on every pixel.
+pixels with a compiled kernel, instead of running the torch graph on every pixel. A plan's LUT
+is kept on disk (`lut.store`), so applying a preset that was used before needs no torch at all:
+torch and the operators are imported only to bake.
 """
 from __future__ import annotations
 
 import functools
+import json
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .io.images import NEUTRAL_SPREAD, Photo
-from .lut import apply_lut, bake_lut
-from .operators import render
-from .operators.finishing import finish, has_finishing, pointwise_params
+from .lut.kernel import apply_lut
+from .lut.store import load_lut, lut_path, save_lut
+from .parameters import FINISHING
 from .plan import Plan
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_LUT_SIZE = 65
 """A 65^3 LUT (tetrahedral interpolation) keeps smooth edits within 2 levels of the direct render
@@ -41,6 +47,11 @@ def _bake_cached(key: bytes, size: int) -> np.ndarray:
     lattice values by one float32 ulp, so a LUT baked on 2 threads differed from one baked on 1
     (a Ray worker's); on one thread the LUT is the same on every machine (tests/test_batch.py).
     On the shared 2-core machine one thread also baked faster (0.15-0.33 s against 2.4-2.7 s)."""
+    import torch
+
+    from .lut.bake import bake_lut
+    from .operators import render
+
     params = torch.from_numpy(np.frombuffer(key, dtype=np.float64).copy()).reshape(1, -1)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -56,13 +67,51 @@ def bake_plan_lut(plan: Plan | torch.Tensor, size: int = DEFAULT_LUT_SIZE) -> np
     """The plan's pointwise part as an ``(N, N, N, 3)`` float32 LUT indexed ``[r, g, b]`` (read-only,
     cached per plan; the finishing effects, which look at neighbours, are not in it).
 
-    The lattice is rendered in float32: its round-off (~1e-5) is far below one 8-bit level.
+    The lattice is rendered in float32: its round-off (~1e-5) is far below one 8-bit level. A
+    `Plan`'s LUT is also kept on disk and read back by later runs (`lut.store`).
     """
     if not 2 <= size <= 256:
         raise ValueError(f"LUT size must be between 2 and 256, got {size}")
-    key = pointwise_params(plan_params(plan)).detach().to(torch.float64).contiguous().numpy().tobytes()
     with _BAKING:
-        return _bake_cached(key, size)
+        if isinstance(plan, Plan):
+            return _plan_lut(pointwise_description(plan), size)
+        return _bake_cached(_pointwise_key(plan), size)
+
+
+def _pointwise_key(plan: Plan | torch.Tensor) -> bytes:
+    import torch
+
+    from .operators.finishing import pointwise_params
+
+    return pointwise_params(plan_params(plan)).detach().to(torch.float64).contiguous().numpy().tobytes()
+
+
+def pointwise_description(plan: Plan) -> str:
+    """The plan's pointwise values and curves as canonical JSON (floats exact): two plans with the
+    same description have the same LUT."""
+    finishing = {spec.name for spec in FINISHING}
+    values = {name: float(value) for name, value in sorted(plan.values.items()) if name not in finishing}
+    curves = {name: [list(map(float, point)) for point in points] for name, points in sorted(plan.curves.items())}
+    return json.dumps({"values": values, "curves": curves}, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_lut(description: str, size: int) -> np.ndarray:
+    """A plan's LUT from the disk store, else baked and stored."""
+    path = lut_path(description, size)
+    lut = load_lut(path, size)
+    if lut is None:
+        parsed = json.loads(description)
+        plan = Plan(values=parsed["values"], curves={name: tuple(map(tuple, points))
+                                                      for name, points in parsed["curves"].items()})
+        lut = _bake_cached(_pointwise_key(plan), size)
+        save_lut(path, lut)
+    return lut
+
+
+def sets_finishing(plan: Plan) -> bool:
+    """Whether the plan moves any finishing control (vignette, grain, clarity, ...) off its default."""
+    return any(plan.values.get(spec.name, spec.default) != spec.default for spec in FINISHING)
 
 
 def apply_lut_to_photo(photo: Photo, lut: np.ndarray, in_place: bool = False) -> Photo:
@@ -100,6 +149,13 @@ def apply_plan(image: Photo | torch.Tensor, plan: Plan | torch.Tensor, lut_size:
     pixel array receives the result (the input photo changes): at 24 MP this saves allocating and
     page-faulting a 72 MB copy, about a fifth of the LUT pass.
     """
+    if isinstance(image, Photo) and isinstance(plan, Plan) and not sets_finishing(plan):
+        return apply_lut_to_photo(image, bake_plan_lut(plan, lut_size), in_place)  # no torch on a stored LUT
+    import torch
+
+    from .operators import render
+    from .operators.finishing import finish, has_finishing
+
     params = plan_params(plan)
     if isinstance(image, Photo):
         result = apply_lut_to_photo(image, bake_plan_lut(params, lut_size), in_place)

@@ -10,9 +10,13 @@ Units are Lightroom's: ``Exposure2012`` in EV, the rest in slider units (usually
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 LIGHTING = "lighting"
 GLOBAL_COLOR = "global_color"
@@ -204,8 +208,13 @@ def group_of(name: str) -> str:
     return SPECS[name].group
 
 
-def default_params(batch: int | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The identity plan as a parameter vector ``(P,)``, or ``(batch, P)``: every control at its default."""
+def default_params(batch: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """The identity plan as a parameter vector ``(P,)``, or ``(batch, P)``: every control at its
+    default; float32 unless ``dtype`` says otherwise. (torch is imported here, not with the module:
+    reading a plan file needs no torch.)"""
+    import torch
+
+    dtype = dtype or torch.float32
     params = torch.zeros(N_PARAMS, dtype=dtype)
     for i, spec in enumerate(SCALARS):
         params[i] = spec.default
@@ -238,7 +247,10 @@ def curve_samples(params: torch.Tensor, name: str) -> torch.Tensor:
     return params[:, start:start + CURVE_SAMPLES]
 
 
+@functools.cache
 def _group_ids() -> torch.Tensor:
+    import torch
+
     ids = torch.empty(N_PARAMS, dtype=torch.long)
     for i, spec in enumerate(SCALARS):
         ids[i] = GROUPS.index(spec.group)
@@ -248,7 +260,13 @@ def _group_ids() -> torch.Tensor:
     return ids
 
 
-PARAM_GROUP_IDS = _group_ids()
+def __getattr__(name: str):
+    if name == "PARAM_GROUP_IDS":  # a tensor: made on first use so that importing the registry needs no torch
+        return _group_ids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+PARAM_GROUP_IDS: torch.Tensor
 """Aspect group (index into GROUPS) of every entry of the parameter vector."""
 
 
@@ -257,5 +275,5 @@ def restrict_to_groups(params: torch.Tensor, group_mask: torch.Tensor) -> torch.
 
     ``group_mask`` is ``(B, 3)`` (or ``(3,)``) of 0/1 per group (lighting, global, specific).
     """
-    keep = group_mask.to(params.dtype).reshape(-1, len(GROUPS))[:, PARAM_GROUP_IDS.to(params.device)]
+    keep = group_mask.to(params.dtype).reshape(-1, len(GROUPS))[:, _group_ids().to(params.device)]
     return params * keep + default_params(dtype=params.dtype).to(params.device) * (1 - keep)

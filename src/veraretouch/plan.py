@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from .errors import PlanError
 from .parameters import (
@@ -26,6 +27,9 @@ from .parameters import (
     group_of,
     param_index,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 CurvePoints = tuple[tuple[float, float], ...]
 """Point-curve control points ``((x, y), ...)`` in Lightroom's 0..255 units, x strictly increasing."""
@@ -139,6 +143,8 @@ class Plan:
 
     def is_identity(self) -> bool:
         """True when rendering this plan leaves every colour unchanged."""
+        import torch
+
         return bool(torch.allclose(self.to_tensor(), default_params(), atol=1e-6))
 
     def by_group(self) -> dict[str, dict[str, float]]:
@@ -158,9 +164,12 @@ class Plan:
         )
 
     # ------------------------------------------------------------------ tensors
-    def to_tensor(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """The flat parameter vector ``(P,)`` the operators consume."""
+    def to_tensor(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """The flat parameter vector ``(P,)`` the operators consume (float32 unless ``dtype`` says otherwise)."""
+        import torch
+
         params = default_params(dtype=dtype)
+        dtype = params.dtype
         for key, value in self.values.items():
             params[param_index(key)] = value
         for c, key in enumerate(CURVE_CHANNELS):
@@ -197,8 +206,10 @@ class Plan:
         return cls(values=values, curves=curves)
 
     @staticmethod
-    def stack(plans: Sequence["Plan"], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def stack(plans: Sequence["Plan"], dtype: torch.dtype | None = None) -> torch.Tensor:
         """Batch of plans -> ``(B, P)`` parameters."""
+        import torch
+
         return torch.stack([plan.to_tensor(dtype) for plan in plans])
 
     # ------------------------------------------------------------------ formats

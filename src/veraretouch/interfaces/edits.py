@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..apply import apply_plan, bake_plan_lut
 from ..io.images import Photo
 from ..plan import Plan
-from ..renderer.edit import LatentEdit, refine_latents
+
+if TYPE_CHECKING:  # torch and the renderer are imported where latent edits are made: param mode needs neither
+    import torch
+
+    from ..renderer.edit import LatentEdit
 
 PRESET_SAMPLE_SIDE = 96
 """Fitting a preset to a latent edit uses the photo's colours at about this size (plus a colour lattice)."""
@@ -87,6 +91,10 @@ def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tenso
                      source: dict, refine: bool = True) -> LatentEdit:
     """Latents of a reference example as a `LatentEdit`. A pair's latents are then refined on the
     example's own pixels (`refine_latents`; the after image resized to the before's size)."""
+    import torch
+
+    from ..renderer.edit import LatentEdit, refine_latents
+
     with torch.no_grad():
         latents = encoder(before, after, mode=mode)
     if mode == "pair" and refine:

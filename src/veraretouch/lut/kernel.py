@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import functools
 
+import sys
+
 import numba
 import numpy as np
-import torch
 from numba import njit, prange, types
 from numba.extending import overload
 
@@ -129,8 +130,10 @@ _NO_TABLE = _empty_table()
 
 
 def _thread_count() -> int:
-    """numba's current thread count, lowered to torch's when torch has been limited further."""
-    return max(1, min(numba.get_num_threads(), torch.get_num_threads()))
+    """numba's current thread count, lowered to torch's when torch is loaded and limited further
+    (the kernel itself does not need torch: param mode can run without importing it)."""
+    torch = sys.modules.get("torch")
+    return max(1, min(numba.get_num_threads(), torch.get_num_threads() if torch else numba.get_num_threads()))
 
 
 def _locate(value, axis, offsets, fractions, stride, top):
