@@ -279,3 +279,16 @@ def test_cube_export_names_the_spatial_effects_it_drops(tmp_path, capsys):
     text = (tmp_path / "out" / "photo.cube").read_text()
     assert text.startswith("# pointwise part of the plan only") and "GrainAmount=30" in text.splitlines()[0]
     assert read_cube(tmp_path / "out" / "photo.cube").shape == (65, 65, 65, 3)
+
+
+def test_fit_recovers_vignette_and_clarity_with_spatial():
+    from veraretouch.fitting import fit_plan
+
+    before = to_tensor(scene(160, 240)).float()
+    truth = Plan(values={"Exposure2012": 0.2, "PostCropVignetteAmount": -40, "Clarity2012": 50})
+    after = apply_plan(before, truth)
+    plain = fit_plan(before, after, steps=60)
+    spatial = fit_plan(before, after, steps=60, spatial=True)
+    values = spatial.plan.values
+    assert -55 <= values.get("PostCropVignetteAmount", 0) <= -25 and 25 <= values.get("Clarity2012", 0) <= 75
+    assert spatial.psnr[0] > plain.psnr[0] + 3

@@ -41,6 +41,7 @@ from .apply import bake_plan_lut
 from .errors import VeraRetouchError
 from .lut import apply_lut
 from .operators import render
+from .operators.finishing import finish
 from .operators.colorspace import LUMINANCE_WEIGHTS, srgb_to_linear_rgb
 from .parameters import (
     CURVE_CHANNELS,
@@ -289,7 +290,8 @@ def _export(params: torch.Tensor) -> Plan:
 def rendered_psnr(before: torch.Tensor, after: torch.Tensor, plans: list[Plan], rows: int = 256) -> list[float]:
     """PSNR (dB) of each plan's render of ``before`` against ``after``, per pair.
 
-    Rendered as `apply_plan` renders photos, through the plan's 65^3 LUT: fast at any size, and
+    Rendered as `apply_plan` renders photos, through the plan's 65^3 LUT (then its finishing
+    effects, if any): fast at any size, and
     the number is what applying the exported preset gives. Images with fewer pixels than
     `DIRECT_PSNR_PIXELS` are rendered directly instead (cheaper than baking, and exact). The
     squared error is summed in bands of ``rows`` rows, as `psnr` on a whole 15 MP photo would hold
@@ -302,6 +304,7 @@ def rendered_psnr(before: torch.Tensor, after: torch.Tensor, plans: list[Plan], 
         else:
             pixels = image.permute(1, 2, 0).float().numpy().copy()  # C order, and ours to overwrite
             fitted = torch.from_numpy(apply_lut(pixels, bake_plan_lut(plan), out=pixels)).permute(2, 0, 1)
+        fitted = finish(fitted[None], plan.to_tensor()[None])[0]
         squared_error = sum(float((fitted[:, top:top + rows].double() - target[:, top:top + rows].double())
                                   .square().sum()) for top in range(0, fitted.shape[1], rows))
         scores.append(10.0 * math.log10(fitted.numel() / squared_error) if squared_error else math.inf)
@@ -319,6 +322,7 @@ def fit_plan(
     progress: Callable[[int, float], None] | None = None,
     initial_sliders: torch.Tensor | None = None,
     free_sliders: torch.Tensor | None = None,
+    spatial: bool = False,
 ) -> FitResult:
     """Fit one plan per (before, after) pair of ``(B, 3, H, W)`` sRGB batches, all in one optimisation.
 
@@ -326,7 +330,8 @@ def fit_plan(
     not: Saturation -100 gives the same look). ``steps`` bounds the render evaluations;
     ``progress(evaluation, loss)`` is called after each. ``initial_sliders`` ``(B or 1, 38)`` starts
     the sliders there instead of at zero (a good guess, e.g. a known edit's inverse, saves
-    evaluations). ``free_sliders`` ``(B or 1, 38)`` (1 = fitted, 0 = held at zero) limits the fit to
+    evaluations). With ``spatial`` the post-crop vignette and clarity are fitted afterwards on the
+    whole (downsized) images (`veraretouch.fitting_spatial`). ``free_sliders`` ``(B or 1, 38)`` (1 = fitted, 0 = held at zero) limits the fit to
     some sliders, e.g. the aspects a known degradation touched. The loop runs on one thread: its tensors
     are small, and on a busy 2-core machine a second intra-op thread made it ten times slower.
     """
@@ -355,6 +360,11 @@ def fit_plan(
     with intra_op_threads(1):
         optimiser.step(closure)
         with torch.no_grad():
-            plans = [_export(vector) for vector in model()[0]]
+            fitted = model()[0]
+        if spatial:
+            from .fitting_spatial import fit_spatial
+
+            fitted = fit_spatial(before, after, fitted)
+        plans = [_export(vector) for vector in fitted]
     return FitResult(plans=plans, params=Plan.stack(plans), psnr=rendered_psnr(before, after, plans),
                      history=history, seconds=time.perf_counter() - started)

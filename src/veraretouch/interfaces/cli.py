@@ -248,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--after", required=True, type=Path, metavar="AFTER", help="the same photo after the edit")
     fit.add_argument("-o", "--output", required=True, type=Path, metavar="PRESET", help="preset to write: .xmp or .json")
     fit.add_argument("--extensions", action="store_true", help="also fit colour grading and point curves")
+    fit.add_argument("--spatial", action="store_true",
+                     help="also fit the post-crop vignette (amount, midpoint) and clarity on the whole images")
     fit.add_argument("--steps", type=_positive_int, default=None, metavar="N",
                      help="render evaluations the optimiser may use (default 200; more for hard edits)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -493,7 +495,7 @@ def run_fit(args: argparse.Namespace) -> int:
                 bar.set_postfix(loss=f"{loss:.5f}", refresh=False)
 
         result = fit_plan(before.to_tensor(), after.to_tensor(), extensions=args.extensions, steps=steps,
-                          progress=progress)
+                          progress=progress, spatial=args.spatial)
         bar.total = bar.n  # the optimiser stops early once converged
     plan = result.plan
     plan.name = output.stem

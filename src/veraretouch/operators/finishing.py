@@ -330,9 +330,9 @@ def finish(image: torch.Tensor, params: torch.Tensor, seed: int = 0) -> torch.Te
     """The finishing stage on ``(B, 3, H, W)`` sRGB in [0, 1] with ``(B or 1, P)`` parameters.
 
     Differentiable in the image and in every amount; effects at amount 0 are skipped (they are
-    identities). ``seed`` fixes the grain.
+    identities) unless the parameters want gradients. ``seed`` fixes the grain.
     """
-    effects = active_effects(params)
+    effects = list(EFFECTS) if torch.is_grad_enabled() and params.requires_grad else active_effects(params)
     if not effects:
         return image
     height, width = image.shape[-2:]
