@@ -418,11 +418,11 @@ def test_a_wording_the_checker_rejects_falls_back_to_plain_facts(dark_photo, mon
     module = importlib.import_module("veraretouch.planner.explain")  # the package's `explain` is the function
     calls = []
 
-    def lying(measurements, plan, rng):
+    def lying(diagnosis, plan, rng):
         calls.append(1)
         return Reasoning(format_reasoning(spans), spans, ())
 
-    monkeypatch.setattr(module, "describe", lying)
+    monkeypatch.setattr(module, "write_explanation", lying)
     plan = Plan({"Exposure2012": -0.5})
     explanation = explain(dark_photo, plan)
     assert len(calls) == module.ATTEMPTS

@@ -1,12 +1,14 @@
-"""Explanations that are true: problems and plan per aspect, from measurements of the photo and the
-plan that was actually rendered, verified by the claim checker.
+"""Explanations that are true: problems and plan per aspect, from a diagnosis measured on the photo and
+the plan that was actually rendered, verified by the claim checker.
 
-The text is written by the data set's reasoning writer (`data.text.describe`) from
-`data.measure.measure` of the photo (at the size the training labels were measured) and the plan;
-`data.text.check` then reads every claim back against those numbers. A wording the checker
-rejects is replaced by another (a new draw of the writer) up to ``ATTEMPTS`` times; if none
-passes, the failing spans fall back to plain facts of the plan, and the contradictions that
-remain are reported with the explanation rather than hidden.
+The photo is diagnosed on its own (`reasoning.diagnosis.diagnose`, at the size the training labels
+were measured): each fault with its size and the numbers behind it. `reasoning.explanation.
+write_explanation` states those findings and what the plan does about each, in the same size words;
+`data.text.check(..., measured=True)` then reads every claim and every stated number back against the
+measurements and the plan, and checks that each fault and its fix agree in direction and size. A
+wording the checker rejects is replaced by another (a new draw of the writer) up to ``ATTEMPTS``
+times; if none passes, the failing spans fall back to the measured numbers and the plan's values,
+and the contradictions that remain are reported with the explanation rather than hidden.
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..data.measure import measure
 from ..data.samples import LABEL_SIDE
-from ..data.text import ASPECTS, SPAN_KINDS, check, describe, format_reasoning, span_name
+from ..data.text import ASPECTS, SPAN_KINDS, check, format_reasoning, span_name
 from ..plan import Plan
+from ..reasoning.diagnosis import Diagnosis, diagnose
+from ..reasoning.explanation import write_explanation
 from .features import planner_copy
 
 ATTEMPTS = 16
@@ -28,12 +31,14 @@ ASPECT_TITLES = {"lighting": "Lighting", "global_color": "Global colour", "speci
 @dataclass
 class Explanation:
     """Tagged reasoning ``text``, its spans ``aspect -> (problem, plan)``, the measurements it was
-    checked against, and any contradictions the checker still found (empty when all claims hold)."""
+    checked against, any contradictions the checker still found (empty when all claims hold) and the
+    diagnosis' findings (`reasoning.diagnosis.Diagnosis.to_record`)."""
 
     text: str
     spans: dict[str, tuple[str, str]]
     measurements: dict[str, float]
     contradictions: list[str] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
 
     def pretty(self) -> str:
         """Human-readable: one block per aspect with its problem and plan."""
@@ -46,18 +51,21 @@ class Explanation:
     def to_record(self) -> dict:
         return {"text": self.text,
                 "aspects": {aspect: {"problem": p, "plan": q} for aspect, (p, q) in self.spans.items()},
-                "checked": not self.contradictions, "contradictions": self.contradictions}
+                "checked": not self.contradictions, "contradictions": self.contradictions,
+                "findings": self.findings}
 
 
 def explain(image: torch.Tensor, plan: Plan, seed: int = 0) -> Explanation:
     """Explain ``plan`` for a ``(1, 3, H, W)`` photo; the first wording the checker accepts."""
-    measurements = {k: float(v) for k, v in measure(planner_copy(image.float(), LABEL_SIDE))[0].items()}
+    diagnosis = diagnose(planner_copy(image.float(), LABEL_SIDE))
+    measurements = diagnosis.measurements
+    findings = diagnosis.to_record()
     best = None
     for attempt in range(ATTEMPTS):
-        reasoning = describe(measurements, plan, random.Random(seed * 7919 + attempt))
-        problems = check(reasoning.text, measurements, plan)
+        reasoning = write_explanation(diagnosis, plan, random.Random(seed * 7919 + attempt))
+        problems = check(reasoning.text, measurements, plan, measured=True)
         if not problems:
-            return Explanation(reasoning.text, dict(reasoning.spans), measurements)
+            return Explanation(reasoning.text, dict(reasoning.spans), measurements, findings=findings)
         if best is None or len(problems) < len(best[1]):
             best = (reasoning, problems)
     reasoning, problems = best
@@ -65,17 +73,20 @@ def explain(image: torch.Tensor, plan: Plan, seed: int = 0) -> Explanation:
     failing = {c.span for c in problems}
     for aspect in ASPECTS:
         if any(span_name(aspect, kind) in failing for kind in SPAN_KINDS):
-            spans[aspect] = _plain_facts(aspect, plan)
+            spans[aspect] = _plain_facts(aspect, plan, diagnosis)
     text = format_reasoning(spans)
-    remaining = check(text, measurements, plan)
-    return Explanation(text, spans, measurements, [f"{c.span}: {c.phrase}: {c.reason}" for c in remaining])
+    remaining = check(text, measurements, plan, measured=True)
+    return Explanation(text, spans, measurements, [f"{c.span}: {c.phrase}: {c.reason}" for c in remaining],
+                       findings)
 
 
-def _plain_facts(aspect: str, plan: Plan) -> tuple[str, str]:
-    """A verdict-free span pair: the plan's moves in this aspect, stated as values."""
+def _plain_facts(aspect: str, plan: Plan, diagnosis: Diagnosis) -> tuple[str, str]:
+    """A verdict-free span pair: what was measured in this aspect and the plan's moves, as values."""
     from ..formats.xmp import format_value
 
+    found = [f"{f.attribute} {f.state}: {f.evidence}" for f in diagnosis.of(aspect)]
+    measured = ("Measured " + "; ".join(found) + ".") if found else "No fault measured in this aspect."
     moves = [f"{name} {format_value(name, value)}" for name, value in plan.by_group().get(aspect, {}).items()]
     if not moves:
-        return "Nothing to report here.", "Leave this aspect as it is."
-    return "The edit changes this aspect.", "Set " + ", ".join(moves) + "."
+        return measured, "Leave this aspect as it is."
+    return measured, "Set " + ", ".join(moves) + "."

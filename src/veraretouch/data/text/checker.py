@@ -9,7 +9,10 @@ clause by clause with a lexicon of attribute nouns and direction words per aspec
     while exposure and tone sliders together darken a grey at the input's median; a magnitude word or a
     stated number far from the slider; "leave the tones as they are" next to a strong tone move), and a
     stated fault whose fix the plan makes worse ("underexposed" while the plan darkens);
-(c) missing, repeated, nested, unclosed, empty or misordered tags.
+(c) missing, repeated, nested, unclosed, empty or misordered tags;
+(d) with ``measured=True`` (explanations built from a diagnosis): a stated number that the
+    measurements do not bear out, a fault stated without a measured number, and a problem / plan pair
+    whose direction or size words disagree (`evidence`).
 
 It is conservative: a clause with a negation, a hedge it cannot read ("keep", "rather than", "if") or
 conflicting cues is skipped; a zone claim stands when either slider on that zone supports it; numbers
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from ...parameters import GLOBAL_COLOR, LIGHTING, SLIDERS, SPECIFIC_COLOR
 from ...plan import Plan
 from .clauses import ParsedClaim, _global, _lighting, _specific
+from .evidence import evidence_problems, pair_problems
 from .facts import (
     BRIGHTNESS_STEP,
     EXPOSURE_MAGNITUDE_EDGES,
@@ -284,8 +288,10 @@ def _none_problem(claim: Claim, plan: Plan) -> str | None:
     return None
 
 
-def check(text: str, input_measurements: dict[str, float], plan: Plan) -> list[Contradiction]:
-    """Contradictions between a reasoning text, the input's measurements and the plan (module docstring)."""
+def check(text: str, input_measurements: dict[str, float], plan: Plan, measured: bool = False) -> list[Contradiction]:
+    """Contradictions between a reasoning text, the input's measurements and the plan (module docstring);
+    ``measured``: also every stated number against the measurements, a fault stated without one, and
+    problem / plan pairs whose direction or size words disagree (`evidence`)."""
     spans, tag_errors = parse_tagged(text)
     found = [Contradiction("tags", error.split(" ")[0], error) for error in tag_errors]
     m = input_measurements
@@ -303,4 +309,6 @@ def check(text: str, input_measurements: dict[str, float], plan: Plan) -> list[C
             reasons.append(_action_problem(claim, plan, m))
             reasons.append(_magnitude_problem(parsed, plan))
         found.extend(Contradiction(where, parsed.phrase, reason) for reason in reasons if reason)
+    if measured:
+        found.extend(Contradiction(*problem) for problem in evidence_problems(spans, m) + pair_problems(spans))
     return found
