@@ -10,11 +10,16 @@ exits with a message when that folder is absent), then times, as whole processes
   encoded before the next starts, as before the pipeline);
 - ``ffmpeg -vf lut3d`` with the plan's exported ``.cube`` on the photos one after another (-q:v 2);
 - ``veraretouch auto`` on the folder;
-- ``veraretouch param`` on a 1 MP photo, and the peak memory (max RSS) of param on one 24 MP photo
-  and of the whole batch.
+- ``veraretouch param --ray --ray-workers 2`` on the folder (a fresh local Ray each time: its
+  start-up is part of the overhead), whose images must be the bytes of the local run;
+- ``veraretouch param`` on a 1 MP photo with the plan's LUT stored (as from the second use of a
+  preset on) and not stored (VERARETOUCH_LUT_CACHE=off: torch imported to bake it), and the peak
+  memory (max RSS) of param on one 24 MP photo and of the whole batch.
 
-Writes benchmarks/results/batch_speed.json and prints a Markdown table. The machine is shared:
-quote the medians and ratios of one run, with the load average it reports.
+Each process's CPU time (user + system, its children included) is recorded beside its wall time:
+on a loaded machine the wall time says more about the other jobs than about ours, the CPU time
+much less. Writes benchmarks/results/batch_speed.json and prints Markdown tables. The machine is
+shared: quote the medians and ratios of one run, with the load average it reports.
 """
 from __future__ import annotations
 
@@ -56,8 +61,8 @@ def make_photos(folder: Path, count: int, megapixels: float) -> list[Path]:
     return made
 
 
-def run_process(command: list[str], env: dict | None = None) -> tuple[float, int]:
-    """Wall seconds and peak memory (max RSS, MB) of one process, which must succeed."""
+def run_process(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak memory (max RSS, MB) of one process, which must succeed."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, **(env or {})})
@@ -67,7 +72,7 @@ def run_process(command: list[str], env: dict | None = None) -> tuple[float, int
     process.stderr.close()
     if status != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({status}): {stderr[-2000:]}")
-    return seconds, usage.ru_maxrss // 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
 def main() -> None:
@@ -84,6 +89,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        os.environ["VERARETOUCH_LUT_CACHE"] = str(work / "luts")  # the LUT store starts empty
         folder = args.keep or work / "photos"
         photos = make_photos(folder, args.photos, args.megapixels)
         small = work / "small" / "photo.jpg"
@@ -113,40 +119,55 @@ def main() -> None:
             "veraretouch param (one photo at a time)": (param, {"VERARETOUCH_PHOTOS_IN_FLIGHT": "1"}),
             "ffmpeg -vf lut3d, one file after another": (["sh", "-c", ffmpeg_script], None),
             "veraretouch auto": ([*VERARETOUCH, "auto", str(folder), "-o", str(out / "auto"), "--overwrite"], None),
+            "veraretouch param --ray, 2 local workers": (
+                [*param[:-2], str(out / "ray"), "--overwrite", "--ray", "--ray-workers", "2"], None),
             "veraretouch param, one 1 MP photo": (
                 [*VERARETOUCH, "param", str(small), "--params", str(PLAN), "-o", str(out / "small"), "--overwrite"],
                 None),
+            "veraretouch param, one 1 MP photo, LUT not stored": (
+                [*VERARETOUCH, "param", str(small), "--params", str(PLAN), "-o", str(out / "small"), "--overwrite"],
+                {"VERARETOUCH_LUT_CACHE": "off"}),
             "veraretouch param, one 24 MP photo": (
                 [*VERARETOUCH, "param", str(single), "--params", str(PLAN), "-o", str(out / "single"), "--overwrite"],
                 None),
         }
         out.mkdir()
-        run_process(param[:-1] + ["--overwrite"])  # warm-up: numba cache, page cache
+        run_process(param)  # warm-up: numba cache, page cache, the plan's LUT stored
         seconds: dict[str, list[float]] = {name: [] for name in cases}
+        cpu: dict[str, list[float]] = {name: [] for name in cases}
         memory: dict[str, list[int]] = {name: [] for name in cases}
         loads = [os.getloadavg()[0]]
         for _ in range(args.repeats):
             for name, (command, env) in cases.items():
-                elapsed, peak = run_process(command, env)
+                elapsed, used, peak = run_process(command, env)
                 seconds[name].append(elapsed)
+                cpu[name].append(used)
                 memory[name].append(peak)
             loads.append(os.getloadavg()[0])
         width, height = Image.open(photos[0]).size
+        same_bytes = all((out / "ray" / p.name).read_bytes() == (out / "param" / p.name).read_bytes()
+                         for p in photos)
 
     medians = {name: statistics.median(values) for name, values in seconds.items()}
-    pillow_s, param_s = medians["pillow decode+encode, one process"], medians["veraretouch param (pipeline)"]
-    ratios = {
-        "param / pillow (target <= 1.5)": param_s / pillow_s,
-        "param / ffmpeg lut3d (target <= 0.35)": param_s / medians["ffmpeg -vf lut3d, one file after another"],
-        "auto / param (target <= 2)": medians["veraretouch auto"] / param_s,
-        "one photo at a time / pipeline": medians["veraretouch param (one photo at a time)"] / param_s,
-    }
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
+
+    def ratios_of(times: dict[str, float]) -> dict[str, float]:
+        param_s = times["veraretouch param (pipeline)"]
+        return {
+            "param / pillow (target <= 1.5)": param_s / times["pillow decode+encode, one process"],
+            "param / ffmpeg lut3d (target <= 0.35)": param_s / times["ffmpeg -vf lut3d, one file after another"],
+            "auto / param (target <= 2)": times["veraretouch auto"] / param_s,
+            "one photo at a time / pipeline": times["veraretouch param (one photo at a time)"] / param_s,
+        }
+
     result = {
         "photos": f"{len(photos)} x {width}x{height} JPEG q95 made from {PHOTOS.name}/ (first {len(photos)} by name)",
         "plan": "src/veraretouch/examples/warm-film.json", "repeats": args.repeats,
-        "medians_s": medians, "ratios": ratios,
+        "medians_s": medians, "cpu_medians_s": cpu_medians,
+        "ratios": ratios_of(medians), "cpu_ratios": ratios_of(cpu_medians),
+        "ray_images_identical_to_local": same_bytes,
         "peak_memory_mb": {name: max(values) for name, values in memory.items()},
-        "samples_s": seconds, "load_average_1min": loads,
+        "samples_s": seconds, "cpu_samples_s": cpu, "load_average_1min": loads,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
     }
     results = ROOT / "benchmarks" / "results"
@@ -155,12 +176,13 @@ def main() -> None:
 
     print(f"\n{result['photos']}, {args.repeats} interleaved repeats, medians; 1-min load average "
           f"{min(loads):.1f}-{max(loads):.1f}\n")
-    print("| whole process | median s | peak memory MB |\n|---|---|---|")
+    print("| whole process | wall s | CPU s | peak memory MB |\n|---|---|---|---|")
     for name, value in medians.items():
-        print(f"| {name} | {value:.2f} | {result['peak_memory_mb'][name]} |")
-    print("\n| ratio | value |\n|---|---|")
-    for name, value in ratios.items():
-        print(f"| {name} | {value:.2f} |")
+        print(f"| {name} | {value:.2f} | {cpu_medians[name]:.2f} | {result['peak_memory_mb'][name]} |")
+    print("\n| ratio | wall | CPU |\n|---|---|---|")
+    for name, value in result["ratios"].items():
+        print(f"| {name} | {value:.2f} | {result['cpu_ratios'][name]:.2f} |")
+    print(f"\nRay images byte-identical to the local run: {same_bytes}")
 
 
 if __name__ == "__main__":

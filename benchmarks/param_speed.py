@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--megapixels", type=float, default=24.0)
     args = parser.parse_args()
+    os.environ["VERARETOUCH_LUT_CACHE"] = "off"  # every run bakes its LUT (batch_speed.py measures the store)
     plan_file = resources.files("veraretouch") / "examples" / "warm-film.json"
     plan = Plan.from_file(plan_file)
 
