@@ -244,11 +244,18 @@ def slider_label(name: str) -> str:
     band = re.fullmatch(r"(Hue|Saturation|Luminance)Adjustment(\w+)", name)
     if band:
         return f"{band[2]} {band[1].lower()}"
+    primary = re.fullmatch(r"(Red|Green|Blue)(Hue|Saturation)", name)
+    if primary:
+        return f"{primary[1]} primary {primary[2].lower()}"
+    if name in ("Temperature", "Tint"):
+        return f"Raw {name.lower()}"
     words = re.findall(r"[A-Z][a-z]*", name.replace("2012", "").replace("Incremental", "").replace("ColorGrade", "Grade"))
     return " ".join([words[0], *(word.lower() for word in words[1:])])
 
 
 def slider_step(spec) -> float:
+    if spec.unit == "style":
+        return 1.0
     return 0.01 if spec.maximum - spec.minimum <= 10 else 1.0
 
 

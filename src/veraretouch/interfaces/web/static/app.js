@@ -173,7 +173,7 @@ function buildSliders() {
     summary.textContent = group.label;
     details.append(summary);
     const specs = app.config.sliders.filter((spec) => spec.group === group.name);
-    for (const [core, heading] of [[true, null], [false, "Colour grading and monochrome (extensions)"]]) {
+    for (const [core, heading] of [[true, null], [false, "Beyond the 38 sliders: grading, monochrome and B&W mix, calibration, effects"]]) {
       const part = specs.filter((spec) => spec.core === core);
       if (!part.length) continue;
       if (heading) {
