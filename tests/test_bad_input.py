@@ -320,6 +320,7 @@ def test_a_photo_with_alpha_holds_only_its_own_planes():
 
     rgba = np.random.default_rng(1).integers(0, 65535, (600, 800, 4), dtype=np.uint16)
     ok, data = cv2.imencode(".png", rgba, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    read_image_bytes(cv2.imencode(".png", rgba[:8, :8])[1].tobytes(), "warm-up.png")  # first-use imports
     tracemalloc.start()
     try:
         photo = read_image_bytes(data.tobytes(), "rgba.png")
@@ -365,3 +366,21 @@ def test_a_stalled_upload_gets_a_408(web_photo):
 
     sent = asyncio.run(asyncio.wait_for(call(), 10))
     assert sent[0]["status"] == 408
+
+
+def test_the_store_makes_room_for_a_decode_before_it_starts():
+    """A decode used to come on top of a full store (peak 1.86 GB against a 1 GB cap,
+    benchmarks/web_load.py); now least recently used photos go first."""
+    from veraretouch.interfaces.web.sessions import Session, SessionStore
+    from veraretouch.io.decode import decode_footprint
+
+    rgba = np.zeros((300, 400, 4), np.uint16)
+    data = cv2.imencode(".png", rgba)[1].tobytes()
+    assert decode_footprint(data) == 2 * 300 * 400 * 8
+    assert decode_footprint(b"not an image") == 0
+    photo = read_image_bytes(data, "rgba.png")
+    size = Session("a", photo, photo, b"").nbytes
+    store = SessionStore(max_sessions=10, max_bytes=3 * size, idle_seconds=60)
+    kept = [store.add(Session(str(index), photo, photo, b"")) for index in range(3)]
+    store.make_room(decode_footprint(data))  # twice a photo: two of the three go
+    assert len(store) == 1 and store.get(kept[-1].id) is kept[-1]

@@ -76,6 +76,23 @@ def sniff_format(source: Path, data: bytes) -> str:
     raise ImageReadError(f"{source}: not a JPEG, PNG or TIFF image")
 
 
+def decode_footprint(data: bytes) -> int:
+    """About the most memory decoding ``data`` holds at once, from its header alone (0 when the
+    header cannot be read): the decoder's interleaved samples and our pixel and alpha copies of
+    them, twice the samples. A server makes room for it before decoding (benchmarks/web_load.py)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                samples = len(image.getbands()) + (image.mode == "P")
+                deep = (data.startswith(PNG_SIGNATURE) and data[24:25] == b"\x10") or image.mode.startswith("I;16") \
+                    or 16 in (image.tag_v2.get(258, ()) if hasattr(image, "tag_v2") else ())
+    except Exception:  # not an image we can size: the decode will refuse it
+        return 0
+    return 2 * width * height * samples * (2 if deep else 1)
+
+
 def check_pixel_count(source: Path, width: int, height: int, max_pixels: int) -> None:
     """Refuse an image over ``max_pixels`` (decompression-bomb guard) from its header size."""
     if width * height > max_pixels:

@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ...errors import ImageReadError, PlanError, VeraRetouchError
 from ...formats import plan_from_bytes
 from ...formats._common import without_defaults
+from ...io.decode import decode_footprint
 from ...io.images import read_image_bytes
 from ...parameters import GROUPS, SCALARS, SLIDERS
 from ...plan import Plan
@@ -92,6 +93,7 @@ def create_app(retoucher: Retoucher | None = None, limits: Limits = Limits(), te
     add_error_handlers(app)
 
     def open_session(data: bytes, label: str) -> Session:
+        store.make_room(decode_footprint(data))
         photo = read_image_bytes(data, label, limits.max_pixels)
         proxy = proxy_photo(photo, PREVIEW_SIDE)
         return store.add(Session(label, photo, proxy, jpeg_bytes(proxy)))

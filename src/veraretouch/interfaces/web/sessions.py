@@ -82,6 +82,13 @@ class SessionStore:
                 self._sessions.popitem(last=False)
         return session
 
+    def make_room(self, incoming: int) -> None:
+        """Drop least recently used sessions until ``incoming`` more bytes fit under the limit: called
+        before a photo is decoded, so its decode does not come on top of a full store."""
+        with self._lock:
+            while self._sessions and sum(s.nbytes for s in self._sessions.values()) + incoming > self.max_bytes:
+                self._sessions.popitem(last=False)
+
     def get(self, session_id: str) -> Session:
         """The session, marked as just used; 404 for a malformed, unknown, dropped or expired id."""
         with self._lock:
