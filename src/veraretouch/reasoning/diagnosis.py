@@ -66,7 +66,7 @@ CAST_SUPPORT = 0.1
 should be grey, a colour is as likely the scene's as the light's."""
 CAST_NAMES = {"neutral": "near-neutral surfaces", "grey_world": "the average colour",
               "shades_of_grey": "shades of grey", "grey_edge": "edges", "white_patch": "the brightest neutrals"}
-MUTED_CHROMA_P90, VIVID_CHROMA_P90 = 24.0, 90.0
+MUTED_CHROMA_P90, VIVID_CHROMA_P90 = 22.0, 90.0
 """90th-percentile chroma (C*ab) below which colours are muted, above which oversaturated."""
 GAMUT_EDGE_SHARE = 0.1
 """Oversaturated also when this share of colourful pixels sits against the gamut edge."""
@@ -154,6 +154,7 @@ def scene_measurements(image: torch.Tensor) -> dict[str, float]:
     for axis in ("a", "b"):
         values = sorted(cast_estimates(m, axis).values())
         m[f"cast_{axis}_median"] = values[len(values) // 2]
+        m[f"cast_{axis}_min"], m[f"cast_{axis}_max"] = values[0], values[-1]
     return m
 
 

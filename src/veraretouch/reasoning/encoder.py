@@ -28,6 +28,9 @@ class SentenceEncoder:
     """``encoder(["make it warmer", ...]) -> (N, 384)`` unit MiniLM vectors (loaded on first use,
     cached per distinct text: training sets repeat texts and a batch of photos shares one prompt)."""
 
+    fingerprint = "all-MiniLM-L6-v2"
+    """Names what made an embedding, so stored embeddings are only reused with the same encoder."""
+
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
         self._model = None
@@ -83,8 +86,14 @@ class InstructionEncoder:
     """MiniLM followed by a `DirectionHead`: ``encoder(texts) -> (N, 384)`` unit vectors."""
 
     def __init__(self, head: DirectionHead, base: SentenceEncoder | None = None) -> None:
+        import hashlib
+
         self.head = head.eval()
         self.base = base or default_sentence_encoder()
+        digest = hashlib.sha256()
+        for name, tensor in sorted(head.state_dict().items()):
+            digest.update(name.encode() + tensor.detach().float().numpy().tobytes())
+        self.fingerprint = f"{self.base.fingerprint}+head:{digest.hexdigest()[:16]}"
 
     @torch.no_grad()
     def __call__(self, texts: list[str]) -> torch.Tensor:

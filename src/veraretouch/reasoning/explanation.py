@@ -19,7 +19,8 @@ import random
 
 from ..data.text import ASPECTS, BRIGHTNESS_STEP, MAGNITUDES, Reasoning, brightness_change, format_reasoning
 from ..data.measure import band_key
-from ..data.text.facts import EXPOSURE_MAGNITUDE_EDGES, neighbour
+from ..data.text.checker import _fix_problem
+from ..data.text.facts import EXPOSURE_MAGNITUDE_EDGES, Claim, neighbour
 from ..data.text.phrasing import BAND_WORDS, COMPARATIVES, _action_clause, _capitalise, _Move, _notable_moves, _stop_phrase
 from ..formats._common import is_identity_curve
 from ..parameters import CURVE_CHANNELS, CURVE_SAMPLES, GLOBAL_COLOR, HSL_BANDS, LIGHTING, SPECIFIC_COLOR, curve_samples
@@ -31,6 +32,9 @@ MAX_FINDINGS = {LIGHTING: 2, GLOBAL_COLOR: 2, SPECIFIC_COLOR: 1}
 EVENING_LUMINANCE = 0.12
 """A warm cast the plan leaves is explained as evening or lamp light below this median luminance."""
 MAX_CLAUSES = 2
+NOTABLE_CURVE_LEVELS = 2.0
+"""A point curve is stated when it moves a quarter, half or three-quarter tone by this many 8-bit
+levels (the planner's curves are often within a level of the diagonal)."""
 """Plan moves spelled out per aspect; the rest are listed with their values."""
 _DEGREE = ("slightly", "noticeably", "strongly", "very strongly")
 """One degree word per level, as the checker reads them (`data.text.lexicon`)."""
@@ -52,8 +56,8 @@ _AGAINST = {
 _NOTHING = {
     LIGHTING: "No exposure or contrast fault measured: median luminance {median:.0f} %, black point {black:.0f} %, "
               "white point {white:.0f} %.",
-    GLOBAL_COLOR: "No white-balance or saturation fault measured: a grey would read a* {a:+.0f}, b* {b:+.0f}; "
-                  "90th-percentile chroma {chroma:.0f}.",
+    GLOBAL_COLOR: "No white-balance or saturation fault measured: grey estimates span b* {b_min:+.0f} to "
+                  "{b_max:+.0f}, 90th-percentile chroma {chroma:.0f}.",
     SPECIFIC_COLOR: "No colour family stands out: {band}s cover {share:.0f} % of the frame at chroma {band_chroma:.0f}.",
 }
 _LEAVE = {LIGHTING: "Leave the exposure and tones as they are.",
@@ -79,16 +83,19 @@ def _fixes(finding: Finding) -> tuple[tuple[str, int], ...]:
 
 
 def _status(finding: Finding, moves: list[_Move], plan: Plan, m: dict[str, float]) -> tuple[str, list[_Move]]:
-    """"fixed" (with the correcting moves), "against" (the plan moves the other way) or "left"."""
-    fixes = _fixes(finding)
-    helping = [mv for mv in moves for slider, sign in fixes if mv.slider == slider and mv.value * sign > 0]
-    if finding.attribute == "exposure" and finding.band is None:
-        change = brightness_change(plan, m["median_lightness"]) * (1 if finding.state == "low" else -1)
-        return ("fixed" if change >= BRIGHTNESS_STEP else "against" if change <= -BRIGHTNESS_STEP else "left"), helping
+    """"against" when the plan makes the fault worse by the checker's own test (`checker._fix_problem`),
+    else "fixed" (with the correcting moves, if any slider does) or "left"."""
+    claim = Claim(finding.aspect, "problem", finding.attribute, finding.state, band=finding.band)
+    if _fix_problem(claim, plan, m) is not None:
+        return "against", []
+    helping = [mv for mv in moves for slider, sign in _fixes(finding) if mv.slider == slider and mv.value * sign > 0]
     if helping:
         return "fixed", helping
-    opposing = [mv for mv in moves for slider, sign in fixes if mv.slider == slider and mv.value * sign < 0]
-    return ("against" if opposing else "left"), []
+    if finding.attribute == "exposure" and finding.band is None:
+        change = brightness_change(plan, m["median_lightness"]) * (1 if finding.state == "low" else -1)
+        if change >= BRIGHTNESS_STEP:
+            return "fixed", []
+    return "left", []
 
 
 def _degree(finding: Finding, rng: random.Random) -> str:
@@ -121,7 +128,7 @@ def _left_reason(finding: Finding, m: dict[str, float]) -> str:
     if finding.attribute == "temperature" and finding.state == "high" and m["median_luminance"] < EVENING_LUMINANCE:
         return (f"The plan leaves it, as a scene this dark (median luminance {100 * m['median_luminance']:.0f} %) "
                 "is often lit by evening or lamp light.")
-    return f"The planner does not correct it (finding confidence {finding.confidence:.1f})."
+    return f"Left as it is (confidence {finding.confidence:.1f})."
 
 
 def _plan_level(moves: list[_Move]) -> int:
@@ -164,9 +171,11 @@ def _extras(plan: Plan) -> dict[str, list[str]]:
         samples = curve_samples(params, name)[0]
         offsets = [255 * (float(samples[i]) - i / (CURVE_SAMPLES - 1)) for i in
                    (CURVE_SAMPLES // 4, CURVE_SAMPLES // 2, 3 * CURVE_SAMPLES // 4)]
+        if max(abs(o) for o in offsets) < NOTABLE_CURVE_LEVELS:
+            continue
         channel = name.replace("ToneCurvePV2012", "").lower() or "tone"
         aspect = LIGHTING if channel == "tone" else GLOBAL_COLOR
-        extras[aspect].append(f"The {channel} point curve moves quarter, half and three-quarter tones by "
+        extras[aspect].append(f"The {channel} curve moves the 25, 50 and 75 % tones by "
                               f"{offsets[0]:+.0f}, {offsets[1]:+.0f} and {offsets[2]:+.0f} levels.")
     tints = [f"{zone.lower()}s to hue {plan.get(f'ColorGrade{zone}Hue'):.0f} at strength "
              f"{plan.get(f'ColorGrade{zone}Sat'):.0f}" for zone in ("Shadow", "Midtone", "Highlight", "Global")
@@ -186,7 +195,7 @@ def _nothing_sentence(aspect: str, m: dict[str, float]) -> str:
         return _NOTHING[aspect].format(band=band.lower(), share=100 * m[band_key(band, "share")],
                                        band_chroma=m[band_key(band, "chroma")])
     return _NOTHING[aspect].format(median=100 * m["median_luminance"], black=m["black_point"],
-                                   white=m["white_point"], a=m["cast_a_median"], b=m["cast_b_median"],
+                                   white=m["white_point"], b_min=m["cast_b_min"], b_max=m["cast_b_max"],
                                    chroma=m["chroma_p90"])
 
 

@@ -131,6 +131,34 @@ def load_look_library(path: str | Path) -> list[Look]:
             for r in document["looks"]]
 
 
+def _embeddings_path(library: Path) -> Path:
+    return library.with_name("embeddings.safetensors")
+
+
+def save_look_embeddings(looks: list[Look], encoder, library: str | Path) -> Path:
+    """Store the looks' text embeddings beside the library, tagged with the encoder's fingerprint."""
+    from safetensors.torch import save_file
+
+    path = _embeddings_path(Path(library))
+    save_file({"embeddings": encoder([look.text for look in looks]).half().contiguous()}, str(path),
+              metadata={"encoder": encoder.fingerprint})
+    return path
+
+
+def load_look_embeddings(library: str | Path, encoder, count: int) -> torch.Tensor | None:
+    """The stored embeddings when ``encoder`` made them (same fingerprint and count), else None."""
+    from safetensors import safe_open
+
+    path = _embeddings_path(Path(library))
+    if encoder is None or not path.exists():
+        return None
+    with safe_open(str(path), framework="pt") as stored:
+        if stored.metadata().get("encoder") != encoder.fingerprint:
+            return None
+        embeddings = stored.get_tensor("embeddings").float()
+    return torch.nn.functional.normalize(embeddings, dim=-1) if len(embeddings) == count else None
+
+
 def shipped_library_path() -> Path:
     return Path(__file__).resolve().parents[1] / "weights" / "looks" / "looks.json"
 
@@ -156,6 +184,7 @@ def _stem(word: str) -> str:
 class LookMatch:
     look: Look
     score: float
+    """The name share (0..1) of a named look, else the encoder's cosine similarity."""
     named: bool
     """True when the request names the look (its distinctive name words), not only resembles it."""
 
@@ -163,7 +192,7 @@ class LookMatch:
 class LookLibrary:
     """Looks with the IDF of their name words, and their text embeddings when an encoder is given."""
 
-    def __init__(self, looks: list[Look], encoder=None) -> None:
+    def __init__(self, looks: list[Look], encoder=None, embeddings: torch.Tensor | None = None) -> None:
         self.looks = looks
         self.encoder = encoder
         counts: dict[str, int] = {}
@@ -174,11 +203,14 @@ class LookLibrary:
             for word in words:
                 counts[word] = counts.get(word, 0) + 1
         self.idf = {word: math.log(1 + len(looks) / count) for word, count in counts.items()}
-        self._embeddings = None
+        self._embeddings = embeddings
 
     @classmethod
     def shipped(cls, encoder=None) -> "LookLibrary":
-        return cls(load_look_library(shipped_library_path()), encoder)
+        """The shipped looks, with their shipped text embeddings when they were made by ``encoder``
+        (embedding 451 descriptions takes tens of seconds on a busy CPU)."""
+        looks = load_look_library(shipped_library_path())
+        return cls(looks, encoder, load_look_embeddings(shipped_library_path(), encoder, len(looks)))
 
     def embeddings(self) -> torch.Tensor:
         if self._embeddings is None:
@@ -200,17 +232,22 @@ class LookLibrary:
             scores.append(share)
         return torch.tensor(scores)
 
-    def match(self, request: str, count: int = 3, unread: str = "") -> list[LookMatch]:
-        """The ``count`` best looks for a request: named looks first (by name share, then similarity),
-        then the most similar by the encoder (when there is one)."""
+    def named(self, request: str, unread: str = "", count: int = 3) -> list[LookMatch]:
+        """Looks the request names (`name_scores` >= `NAME_MATCH_MIN`), best first: by name share,
+        then by the share of their name the request holds, then shorter names first."""
         names = self.name_scores(request, unread)
-        similarity = (self.encoder([request]) @ self.embeddings().T)[0] if self.encoder is not None else torch.zeros(
-            len(self.looks))
-        named = names >= NAME_MATCH_MIN
-        score = torch.where(named, 1.0 + names + 0.5 * similarity, similarity)
-        order = torch.argsort(score, descending=True)[:count].tolist()
-        return [LookMatch(self.looks[i], float(score[i] - (1.0 + names[i]) if named[i] else score[i]), bool(named[i]))
-                for i in order]
+        named = torch.nonzero(names >= NAME_MATCH_MIN).flatten().tolist()
+        full = self.name_scores(request)
+        named.sort(key=lambda i: (-float(names[i]), -float(full[i]), len(self.name_words[i]), i))
+        return [LookMatch(self.looks[i], float(names[i]), True) for i in named[:count]]
+
+    def nearest(self, text: str, count: int = 3) -> list[LookMatch]:
+        """The ``count`` looks most similar to ``text`` by the encoder (none without one)."""
+        if self.encoder is None:
+            return []
+        similarity = (self.encoder([request]) @ self.embeddings().T)[0]
+        order = torch.argsort(similarity, descending=True)[:count].tolist()
+        return [LookMatch(self.looks[i], float(similarity[i]), False) for i in order]
 
 
 def scaled_plan(plan: Plan, factor: float) -> torch.Tensor:

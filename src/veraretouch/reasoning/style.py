@@ -63,7 +63,7 @@ class Understanding:
         """"I read 'cool it down a touch' as: white balance cooler, small." and what was skipped."""
         parts = [intent.describe() for intent in self.intents]
         if self.look is not None:
-            how = "named" if self.look.named else f"nearest look, similarity {self.look.score:.2f}"
+            how = "named" if self.look.named else f"nearest look by meaning, similarity {self.look.score:.2f}"
             parts.insert(0, f"the look '{self.look.look.name}' ({self.look.look.category}, {how}), {self.strength}")
         text = f"I read '{self.request}' as: " + "; ".join(parts)
         if self.by_encoder:
@@ -95,12 +95,12 @@ def understand_request(request: str, library: LookLibrary) -> Understanding:
     """Read ``request`` into intents and a look (see the module docstring) and build the plan."""
     parsed = check_in_scope(request)
     intents = list(parsed.intents)
-    matches = library.match(request, count=1, unread=", ".join(parsed.unread))
-    look = matches[0] if matches and matches[0].named else None
+    named = library.named(request, ", ".join(parsed.unread), count=1)
+    look = named[0] if named else None
     by_encoder = False
     if look is None and parsed.unread and library.encoder is not None:
         words = ", ".join(parsed.unread)
-        best_look = library.match(words, count=1)[0]
+        best_look = library.nearest(words, count=1)[0]
         label, similarity = nearest_direction(library.encoder, words)
         if not intents and similarity >= max(ENCODER_MIN_SIMILARITY, best_look.score):
             attribute, direction, zone = PROTOTYPE_INTENTS[label]
