@@ -216,3 +216,19 @@ def test_param_with_a_stored_lut_imports_no_torch(sample_jpeg, tmp_path):
         assert (tmp_path / run / "astronaut.jpg").exists(), result.stderr
     assert outputs == ["0 ['torch']", "0 []"]
     assert (tmp_path / "first" / "astronaut.jpg").read_bytes() == (tmp_path / "second" / "astronaut.jpg").read_bytes()
+
+
+def test_the_renderer_onnx_session_pickles_as_its_model():
+    """Models travel to Ray workers by pickle; an ONNX Runtime session cannot, so it goes as bytes."""
+    import pickle
+
+    pytest.importorskip("onnxruntime")
+    import veraretouch
+    from veraretouch.renderer.onnx import OnnxEdit
+
+    session = OnnxEdit.load(Path(veraretouch.__file__).parent / "weights" / "renderer")
+    copy = pickle.loads(pickle.dumps(session))
+    latent_dim = session.session.get_inputs()[1].shape[-1]
+    colors = np.random.default_rng(0).random((500, 3), dtype=np.float32)
+    latents = np.random.default_rng(1).standard_normal((1, latent_dim), dtype=np.float32)
+    assert np.array_equal(copy.raw(colors, latents), session.raw(colors, latents))

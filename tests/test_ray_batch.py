@@ -56,3 +56,15 @@ def test_ray_batch_matches_the_local_batch_and_resumes(local_ray, sample_rgb, tm
     assert "1 done, 1 failed, 4 skipped (outputs exist) in" in resumed.err
     assert resumed.out.strip().endswith("p2.plan.json") and resumed.out.count(" -> ") == 1
     assert files(tmp_path / "ray") == files(tmp_path / "local")
+
+
+def test_ray_auto_writes_the_local_bytes(local_ray, sample_rgb, tmp_path, capsys):
+    """The planner and renderer go to the workers with the steps; their images match the driver's."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for index in range(2):
+        Image.fromarray(np.roll(sample_rgb, 41 * index, axis=1)).save(shoot / f"p{index}.jpg", quality=92)
+    assert main(["auto", str(shoot), "-o", str(tmp_path / "local")]) == 0
+    assert main(["auto", str(shoot), "-o", str(tmp_path / "ray"), "--ray", "--ray-workers", "2"]) == 0
+    assert "2 done, 0 failed in" in capsys.readouterr().err
+    assert files(tmp_path / "ray") == files(tmp_path / "local") and len(files(tmp_path / "local")) == 2

@@ -47,14 +47,27 @@ def export_edit_onnx(renderer: nn.Module, path: str | Path) -> Path | None:
 
 
 class OnnxEdit:
-    """An ONNX Runtime session of ``D(x, z)``; `raw` takes and returns float32 numpy arrays."""
+    """An ONNX Runtime session of ``D(x, z)``; `raw` takes and returns float32 numpy arrays.
+
+    It pickles as the model's bytes (a session cannot be pickled), so a renderer can travel to Ray
+    workers (`interfaces/ray_batch.py`), which open their own session."""
 
     def __init__(self, path: str | Path) -> None:
+        self._open(Path(path).read_bytes())
+
+    def _open(self, model: bytes) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.model = model
+        self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+    def __getstate__(self) -> dict:
+        return {"model": self.model}
+
+    def __setstate__(self, state: dict) -> None:
+        self._open(state["model"])
 
     def raw(self, colors: np.ndarray, latents: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"colors": np.ascontiguousarray(colors, dtype=np.float32),
