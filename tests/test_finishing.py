@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from veraretouch import Plan
+from veraretouch import Plan, PlanError
 from veraretouch.apply import apply_plan
 from veraretouch.formats.xmp import plan_from_xmp, plan_to_xmp
 from veraretouch.io.images import Photo
@@ -233,12 +233,16 @@ XMP = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.or
        '<rdf:Description xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" {}/></rdf:RDF></x:xmpmeta>')
 
 
-def test_new_fields_round_trip_through_xmp():
+def test_new_fields_round_trip_through_xmp_and_json():
     values = {"GrayMixerBlue": -35.0, "RedHue": 12.0, "ShadowTint": -8.0, "Temperature": 6200.0, "Tint": 9.0,
               "PostCropVignetteAmount": -22.0, "PostCropVignetteStyle": 2.0, "GrainAmount": 25.0, "GrainSize": 30.0,
               "Clarity2012": 15.0, "Texture": -10.0, "Dehaze": 5.0, "Sharpness": 40.0, "SharpenRadius": 1.3,
               "Monochrome": 1.0}
     assert plan_from_xmp(plan_to_xmp(Plan(values=values, name="x"))).values == values
+    assert Plan.from_json(Plan(values=values).to_json()).values == values
+    from veraretouch.formats.jsonplan import plan_to_param_file
+    with pytest.raises(PlanError, match="cannot carry.*GrainAmount"):
+        plan_to_param_file(Plan(values=values))
     aliases = plan_from_xmp(XMP.format('crs:SharpnessRadius="+2.0" crs:SharpnessMasking="30" crs:GrainRoughness="70"'))
     assert aliases.values == {"SharpenRadius": 2.0, "SharpenEdgeMasking": 30.0, "GrainFrequency": 70.0}
     assert aliases.unmodelled == {}

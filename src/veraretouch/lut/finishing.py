@@ -11,9 +11,11 @@ both paths agree within 0.5 levels on average and 2 at most.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import cv2
+import numba
 import numpy as np
 import torch
 from numba import njit, prange
@@ -21,6 +23,7 @@ from numba import njit, prange
 from ..operators import finishing as ops
 from ..operators.colorspace import LUMINANCE_WEIGHTS
 from ..parameters import control
+from .kernel import _TASKS_PER_THREAD, _thread_count
 
 VIGNETTE_TABLE_SIZE = 8192
 _LEVELS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}
@@ -44,8 +47,9 @@ def finish_pixels(pixels: np.ndarray, params: torch.Tensor, seed: int = 0, out: 
     factor = ops.block_factor(short, ops.ANALYSIS_SIDE)
     fine_factor = ops.block_factor(short, ops.TEXTURE_SIDE)
     wants_small = bool({"clarity", "dehaze"} & set(effects))
-    small = _block_mean(pixels, factor, levels) if wants_small else None
-    fine = _block_mean(pixels, fine_factor, levels) if "texture" in effects else None
+    with _dynamic_rows(height):
+        small = _block_mean(pixels, factor, levels) if wants_small else None
+        fine = _block_mean(pixels, fine_factor, levels) if "texture" in effects else None
     fields = ops.analysis_fields(_tensor(small), _tensor(fine), params.float(), effects)
 
     def field(name: str) -> np.ndarray:
@@ -79,13 +83,29 @@ def finish_pixels(pixels: np.ndarray, params: torch.Tensor, seed: int = 0, out: 
     texture_band = field("texture_band")
     strength = value("PostCropVignetteAmount") / 100.0
     factor_table = np.exp2(ops.VIGNETTE_STOPS * strength * table / ops.DISPLAY_GAMMA).astype(np.float32)
-    _finish_kernel(pixels, out, settings, field("dehaze_scale"), _axes(small_field, height, width, 1 / factor, 1 / factor),
-                   airlight, field("clarity_blur"), texture_band,
-                   _axes(texture_band, height, width, 1 / fine_factor, 1 / fine_factor), blurred, rows, columns,
-                   table.astype(np.float32), factor_table, _RISE, coarse, _axes(coarse, height, width, coarse.shape[0] / height,
-                                                               coarse.shape[1] / width),
-                   fine_grain, _axes(fine_grain, height, width, fine_grain.shape[0] / height, fine_grain.shape[1] / width))
+    with _dynamic_rows(height):
+        _finish_kernel(pixels, out, settings, field("dehaze_scale"), _axes(small_field, height, width, 1 / factor, 1 / factor),
+                       airlight, field("clarity_blur"), texture_band,
+                       _axes(texture_band, height, width, 1 / fine_factor, 1 / fine_factor), blurred, rows, columns,
+                       table.astype(np.float32), factor_table, _RISE, coarse, _axes(coarse, height, width, coarse.shape[0] / height,
+                                                                   coarse.shape[1] / width),
+                       fine_grain, _axes(fine_grain, height, width, fine_grain.shape[0] / height, fine_grain.shape[1] / width))
     return out
+
+
+@contextlib.contextmanager
+def _dynamic_rows(height: int):
+    """Hand rows out in small chunks, as `apply_lut` does: on a shared machine a slowed core then
+    takes fewer rows instead of the whole pass waiting for its fixed share."""
+    threads = _thread_count()
+    previous_threads = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    previous_chunksize = numba.set_parallel_chunksize(max(1, -(-height // (threads * _TASKS_PER_THREAD))))
+    try:
+        yield
+    finally:
+        numba.set_parallel_chunksize(previous_chunksize)
+        numba.set_num_threads(previous_threads)
 
 
 def _tensor(image: np.ndarray | None) -> torch.Tensor:
