@@ -29,7 +29,9 @@ import torch
 from veraretouch.data.samples import split_of
 from veraretouch.data.text.instructions import style_instructions
 from veraretouch.reasoning.encoder import InstructionEncoder, SentenceEncoder, shipped_head_path
-from veraretouch.reasoning.looks import build_look_library
+from veraretouch.reasoning.looks import (
+    build_look_library, load_look_library, save_look_embeddings, shipped_library_path,
+)
 from veraretouch.training.instruction_encoder import HeadTrainingConfig, direction_accuracy, train_direction_head
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +97,9 @@ def main() -> None:
     print(f"trained in {seconds:.0f} s; loss {results['loss_first_last']}")
     if args.save:
         head.save_pretrained(shipped_head_path())
-        print(f"saved {shipped_head_path()}")
+        library = shipped_library_path()
+        save_look_embeddings(load_look_library(library), tuned, library)  # the shipped looks, by the new encoder
+        print(f"saved {shipped_head_path()} and the look embeddings")
     out = ROOT / "benchmarks" / "results" / "instruction_encoder.json"
     runs = json.loads(out.read_text()) if out.exists() else {}
     runs[args.label] = results

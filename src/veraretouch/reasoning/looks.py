@@ -245,7 +245,7 @@ class LookLibrary:
         """The ``count`` looks most similar to ``text`` by the encoder (none without one)."""
         if self.encoder is None:
             return []
-        similarity = (self.encoder([request]) @ self.embeddings().T)[0]
+        similarity = (self.encoder([text]) @ self.embeddings().T)[0]
         order = torch.argsort(similarity, descending=True)[:count].tolist()
         return [LookMatch(self.looks[i], float(similarity[i]), False) for i in order]
 
