@@ -73,8 +73,16 @@ def test_a_cast_is_claimed_only_when_the_estimates_agree(photo, monkeypatch):
     warm = gains(photo, 1.12, 1.0, 0.82)
     assert ("temperature", "high") in faults(warm)
     measured = diagnosis.scene_measurements(warm)
-    measured["cast_b_grey_edge"] = -measured["cast_b_grey_edge"]  # one estimate disagrees
-    assert not [f for f in diagnosis.findings_of(measured) if f.attribute == "temperature"]
+
+    def temperature(**changes) -> list:
+        return [f for f in diagnosis.findings_of({**measured, **changes}) if f.attribute == "temperature"]
+
+    assert temperature(), "the brightest tones and the estimates agree"
+    flipped = {f"cast_b_{name}": -measured[f"cast_b_{name}"] for name in ("grey_edge", "grey_world", "shades_of_grey")}
+    assert not temperature(**flipped), "three estimates disagree: no cast"
+    one_off = {"cast_b_grey_edge": -measured["cast_b_grey_edge"]}
+    assert not temperature(**one_off, top_deficit_stops=2.0), \
+        "a brightest tone far from white is a coloured object, and four of five estimates are not enough"
 
 
 def test_every_finding_is_one_the_checker_can_read_back(photo):

@@ -59,7 +59,7 @@ TOP_QUANTILE, TOP_FULL, TOP_DEFICIT = 0.999, 97.0, (0.1, 0.5)
 """Brightest tones: the 99.9 % quantile of each channel. Most photos hold something white near the top
 (sky, specular light, paper), so one channel falling 0.1-0.5 stops short of a full one is a light's
 cast; a bigger shortfall is a coloured brightest object (a yellow flower: 4.9 stops short of blue)."""
-TOP_LEAN = 0.05
+TOP_LEAN = 0.08
 TOP_AGREEING = 3
 """... claimed when at least this many of the five other estimates lean the same way."""
 NEAR_NEUTRAL_CHROMA = 15.0
@@ -235,7 +235,11 @@ def _cast(m: dict[str, float]) -> list[Finding]:
             if top and leaning >= TOP_AGREEING:
                 value = m[f"cast_{axis}_top"]
                 evidence = (f"the brightest tones peak at R {m['top_r']:.0f} %, G {m['top_g']:.0f} %, "
-                            f"B {m['top_b']:.0f} %, {leaning} of {len(estimates)} estimates lean the same way")
+                            f"B {m['top_b']:.0f} %")
+                for key, words in (("neutral", "near-neutral surfaces average"), ("median", "a grey would read")):
+                    if sign * m[f"cast_{axis}_{key}"] >= 1.0:
+                        evidence += f"; {words} {axis}* {m[f'cast_{axis}_{key}']:+.0f}"
+                        break
                 found.append(Finding(GLOBAL_COLOR, attribute, state, abs(value), f"{axis}*",
                                      level_of(value, f"{axis}*"), leaning / len(estimates), evidence))
                 continue
