@@ -60,6 +60,9 @@ class OnnxEdit:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # Idle pool threads sleep instead of spinning: on the loaded 2-core machine spinning cost a
+        # quarter more CPU per 65^3 bake (0.41-0.56 s against 0.31-0.46 s), with the same output.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.model = model
         self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
