@@ -166,6 +166,9 @@ def test_style_mode_needs_a_prompt_and_explains(client, photo_jpeg):
     assert empty.status_code == 400 and "prompt is empty" in empty.json()["error"]
     styled = client.post(f"/api/sessions/{session}/style", json={"prompt": "warm and moody"}).json()
     assert styled["mode"] == "style" and set(styled["explanation"]) == set(GROUPS)
+    assert styled["understood"].startswith("I read 'warm and moody' as:") and "warmer" in styled["understood"]
+    refused = client.post(f"/api/sessions/{session}/style", json={"prompt": "blur the background"})
+    assert refused.status_code == 400 and refused.json()["error"].startswith("not supported: blurring")
 
 
 def test_param_mode_from_scratch_from_a_preset_and_reset(client, photo_jpeg):

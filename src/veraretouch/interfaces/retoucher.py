@@ -111,6 +111,13 @@ class Retouched:
         """Problems found and the plan, per aspect (auto and style modes; None otherwise)."""
         return self.edit.planned.explanation if isinstance(self.edit, PlannedEditAdapter) else None
 
+    @property
+    def understood(self) -> str | None:
+        """Style mode: what the request was read as ("I read 'cool it down a touch' as: white balance
+        cooler, small."); None in other modes."""
+        understanding = getattr(getattr(self.edit, "planned", None), "understanding", None)
+        return None if understanding is None else understanding.summary()
+
     def lut(self, size: int | None = None) -> np.ndarray:
         """The edit as a read-only ``(N, N, N, 3)`` float32 LUT indexed ``[r, g, b]``."""
         return self.edit.lut(size or self.lut_size)

@@ -219,6 +219,7 @@ def state(session: Session) -> dict:
             "values": {spec.name: plan.get(spec.name) for spec in SCALARS},
             "curves": {name: [list(point) for point in points] for name, points in plan.curves.items()},
             "unmodelled": sorted(plan.unmodelled), "explanation": session.explanation,
+            "understood": session.result.understood if session.result is not None else None,
             "original": f"/api/sessions/{session.id}/original.jpg",
             "preview": f"/api/sessions/{session.id}/preview.jpg?v={session.version}"}
 

@@ -126,7 +126,7 @@ function showExplanation(state) {
   if (!state.explanation) return;
   $("explanation-note").textContent = state.adjusted
     ? "You have moved sliders since: this explains the model's edit."
-    : `Why the ${state.mode} edit looks as it does.`;
+    : state.understood || `Why the ${state.mode} edit looks as it does.`;
   for (const group of app.config.groups) {
     const aspect = state.explanation[group.name];
     if (!aspect) continue;
