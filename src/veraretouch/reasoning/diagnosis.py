@@ -75,6 +75,9 @@ CAST_NAMES = {"neutral": "near-neutral surfaces", "grey_world": "the average col
               "shades_of_grey": "shades of grey", "grey_edge": "edges", "white_patch": "the brightest neutrals"}
 MUTED_CHROMA_P90, VIVID_CHROMA_P90 = 22.0, 90.0
 """90th-percentile chroma (C*ab) below which colours are muted, above which oversaturated."""
+MUTED_SATURATION_P99 = 58.0
+"""Muted also when the most saturated 1 % of mid-tone pixels stay under this HSL saturation (%): most
+photos hold something vivid (0.57-1.0 on the validation photos), a desaturated one does not."""
 GAMUT_EDGE_SHARE = 0.1
 """Oversaturated also when this share of colourful pixels sits against the gamut edge."""
 BAND_MIN_SHARE = 0.05
@@ -139,7 +142,12 @@ def scene_measurements(image: torch.Tensor) -> dict[str, float]:
     chroma = lab[1:].pow(2).sum(0).sqrt()
     colourful = chroma >= 20.0
     at_edge = (pixels.min(0).values <= 1.0 / 255) & (pixels.max(0).values >= 0.2) & colourful
+    brightest, darkest = pixels.max(0).values, pixels.min(0).values
+    hsl_lightness = (brightest + darkest) / 2
+    hsl_saturation = (brightest - darkest) / (1 - (2 * hsl_lightness - 1).abs()).clamp_min(1e-6)
+    mid_tones = (hsl_lightness > 0.1) & (hsl_lightness < 0.9)
     m.update({
+        "saturation_p99": 100 * float(torch.quantile(hsl_saturation[mid_tones], 0.99)) if mid_tones.any() else 0.0,
         "median_luminance": 2.0 ** median_log2, "key_luminance": 2.0 ** key,
         "black_point": 100 * float(torch.quantile(pixels.min(0).values, BLACK_QUANTILE)),
         "white_point": 100 * float(torch.quantile(pixels.max(0).values, WHITE_QUANTILE)),
@@ -258,10 +266,11 @@ def _cast(m: dict[str, float]) -> list[Finding]:
 
 
 def _saturation(m: dict[str, float]) -> list[Finding]:
-    p90, edge = m["chroma_p90"], m["gamut_edge_share"]
+    p90, edge, top = m["chroma_p90"], m["gamut_edge_share"], m["saturation_p99"]
     evidence = f"90th-percentile chroma {p90:.0f}"
-    if p90 < MUTED_CHROMA_P90:
-        short = MUTED_CHROMA_P90 - p90
+    if p90 < MUTED_CHROMA_P90 or top < MUTED_SATURATION_P99:
+        short = max(MUTED_CHROMA_P90 - p90, (MUTED_SATURATION_P99 - top) / 2)
+        evidence = f"the most saturated 1 % of mid-tones reach {top:.0f} % saturation, " + evidence
         return [Finding(GLOBAL_COLOR, "saturation", "low", short, "C*ab", level_of(short, "C*ab"),
                         min(1.0, short / 8.0), evidence)]
     if p90 > VIVID_CHROMA_P90 or edge >= GAMUT_EDGE_SHARE:

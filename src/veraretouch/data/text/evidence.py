@@ -44,6 +44,7 @@ EVIDENCE: tuple[tuple[str, str, float], ...] = (
     (rf"the brightest tones peak at r \d+ %, g {_N} %", "top_g", 1.0),
     (rf"the brightest tones peak at r \d+ %, g \d+ %, b {_N} %", "top_b", 1.0),
     (rf"90th-percentile chroma {_N}", "chroma_p90", 1.0),
+    (rf"mid-tones reach {_N} % saturation", "saturation_p99", 1.0),
     (rf"{_N} % of colourful pixels at the gamut edge", "gamut_edge_share", 100.0),
     (rf"l\* spread {_N}", "lightness_spread", 1.0),
 )
