@@ -146,4 +146,5 @@ def test_help_teaches_by_example_and_runs_without_heavy_imports():
 def test_sliders_command_lists_all_controls(capsys):
     assert run("sliders") == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 53 and lines[0].startswith("Exposure2012")
+    assert len(lines) == 86 and lines[0].startswith("Exposure2012")
+    assert any(line.startswith("GrainAmount") for line in lines) and lines[-1].startswith("SharpenEdgeMasking")
