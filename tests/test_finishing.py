@@ -296,3 +296,11 @@ def test_fit_recovers_vignette_and_clarity_with_spatial():
     values = spatial.plan.values
     assert -55 <= values.get("PostCropVignetteAmount", 0) <= -25 and 25 <= values.get("Clarity2012", 0) <= 75
     assert spatial.psnr[0] > plain.psnr[0] + 3
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (2, 2), (7, 3)])
+def test_tiny_images_take_every_effect(shape):
+    pixels = np.random.default_rng(0).integers(0, 256, shape + (3,), dtype=np.uint8)
+    plan = Plan(values=EFFECT_PLANS["all"])
+    fast = finish_pixels(pixels.copy(), plan.to_tensor()).astype(np.float64)
+    assert np.abs(fast - torch_levels(pixels, plan)).max() <= 2.0
