@@ -32,6 +32,8 @@ MAX_FINDINGS = {LIGHTING: 2, GLOBAL_COLOR: 2, SPECIFIC_COLOR: 1}
 EVENING_LUMINANCE = 0.12
 """A warm cast the plan leaves is explained as evening or lamp light below this median luminance."""
 MAX_CLAUSES = 2
+MAX_LISTED = 2
+"""... and at most this many more listed by value (the rest are smaller still)."""
 NOTABLE_CURVE_LEVELS = 2.0
 """A point curve is stated when it moves a quarter, half or three-quarter tone by this many 8-bit
 levels (the planner's curves are often within a level of the diagonal)."""
@@ -54,9 +56,9 @@ _AGAINST = {
     "saturation": "saturation", "hue": "hue",
 }
 _NOTHING = {
-    LIGHTING: "No exposure or contrast fault measured: median luminance {median:.0f} %, black point {black:.0f} %, "
+    LIGHTING: "No exposure or contrast fault: median luminance {median:.0f} %, black point {black:.0f} %, "
               "white point {white:.0f} %.",
-    GLOBAL_COLOR: "No white-balance or saturation fault measured: grey estimates span b* {b_min:+.0f} to "
+    GLOBAL_COLOR: "No colour fault: grey estimates span b* {b_min:+.0f} to "
                   "{b_max:+.0f}, 90th-percentile chroma {chroma:.0f}.",
     SPECIFIC_COLOR: "No colour family stands out: {band}s cover {share:.0f} % of the frame at chroma {band_chroma:.0f}.",
 }
@@ -209,7 +211,7 @@ def _rest(moves: list[_Move], room: int, rng: random.Random, also: bool) -> list
         clauses = " and ".join(_action_clause(mv, rng, 0, note=1.0) for mv in shown)
         sentences.append(("Also " + clauses if also else _capitalise(clauses)) + ".")
     if listed:
-        sentences.append("Smaller moves: " + ", ".join(_value(mv) for mv in listed[:3]) + ".")
+        sentences.append("Smaller moves: " + ", ".join(_value(mv) for mv in listed[:MAX_LISTED]) + ".")
     return sentences
 
 
