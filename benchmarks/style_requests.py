@@ -250,7 +250,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=6)
     parser.add_argument("--side", type=int, default=384)
-    parser.add_argument("--skip", default="", help="comma list of sections to skip: suite,strength,looks,speed")
+    parser.add_argument("--skip", default="", help="comma list of sections to skip: suite,strength,looks,minilm,speed")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     if not PHOTOS.is_dir():
@@ -273,9 +273,18 @@ def main() -> None:
     if "looks" not in skip and PRESETS.is_dir():
         from veraretouch.reasoning.encoder import default_instruction_encoder, default_sentence_encoder
 
-        for name, encoder in (("looks", default_instruction_encoder()), ("looks_minilm", default_sentence_encoder())):
+        import veraretouch.reasoning.style as style
+
+        runs = [("looks", default_instruction_encoder(), style.NEAREST_LOOK_FACTOR),
+                ("looks_nearest_half", default_instruction_encoder(), 0.5)]
+        if "minilm" not in skip:
+            runs.append(("looks_minilm", default_sentence_encoder(), style.NEAREST_LOOK_FACTOR))
+        shipped = style.NEAREST_LOOK_FACTOR
+        for name, encoder, factor in runs:
+            style.NEAREST_LOOK_FACTOR = factor
             results[name] = looks_section(pipeline, photos[:4], encoder)
             print(name, {k: v for k, v in results[name].items() if k != "rows"}, flush=True)
+        style.NEAREST_LOOK_FACTOR = shipped
     out = ROOT / "benchmarks" / "results" / "style_requests.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")

@@ -46,6 +46,9 @@ def read(request: str) -> list[tuple]:
      [("warmth", 1, "medium", None, ()), ("brightness", 1, "medium", None, ()),
       ("saturation", -1, "medium", None, ("Green",))]),
     ("more contrast and saturation", [("contrast", 1, "medium", None, ()), ("saturation", 1, "medium", None, ())]),
+    ("it looks flat", [("contrast", 1, "medium", None, ())]),
+    ("boost the greens", [("saturation", 1, "medium", None, ("Green",))]),
+    ("take the yellow cast out", [("warmth", -1, "medium", None, ())]),
 ])
 def test_requests_read_as_intents(request_text, expected):
     assert read(request_text) == expected
@@ -191,8 +194,11 @@ def test_named_looks_are_found_by_their_words(library):
     assert "Portra 400" in understood.look.look.name and understood.look.named and understood.strength == "medium"
     assert [(i.attribute, i.strength) for i in understood.intents] == [("brightness", "small")]
     assert "the look 'Kodak Portra 400" in understood.summary()
-    touch = understand_request("a touch of matte fade", library)
-    assert touch.look.look.name == "Matte Fade" and touch.strength == "small"
+    touch = understand_request("a touch of Wes Anderson pastel", library)
+    assert touch.look.look.name == "Wes Anderson Pastel" and touch.strength == "small"
+    plain = understand_request("more light", library)  # words an intent used name no look ('Light NR')
+    assert plain.look is None and [i.attribute for i in plain.intents] == ["brightness"]
+    assert understand_request("Scala 200 film", library).look.look.name == "Agfa Scala 200"
 
 
 def test_unreadable_requests_are_refused(library):

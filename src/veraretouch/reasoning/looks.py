@@ -218,18 +218,24 @@ class LookLibrary:
         return self._embeddings
 
     def name_scores(self, request: str, unread: str = "") -> torch.Tensor:
-        """Per look, the IDF share of its distinctive name words that ``request`` contains, or where
-        larger, the share of the distinctive words of ``unread`` (the words no edit intent used) that
-        its name contains: "moody" names every Moody look, "Portra 400" the Portra 400 first (0..1)."""
+        """Per look, the IDF share of its distinctive name words that ``request`` holds, or where
+        larger, the IDF share of the distinctive words of ``unread`` that its name holds ("moody"
+        names every Moody look; "Scala 200" does not name "Kodachrome 200": "scala", a word no
+        name has, weighs most). A name matched by numbers alone is not named (0..1)."""
         words = set(_words(request))
-        wanted = {_stem(w) for w in _words(unread) if w not in GENERIC_WORDS and _stem(w) in self.idf}
+        wanted = {_stem(w) for w in _words(unread) if w not in GENERIC_WORDS}
+        rare = math.log(1 + len(self.looks))
         scores = []
         for names in self.name_words:
             total = sum(self.idf[w] for w in names)
-            share = sum(self.idf[w] for w in names & words) / total if total else 0.0
+            found = names & words
+            share = sum(self.idf[w] for w in found) / total if total else 0.0
             if wanted:
-                share = max(share, sum(self.idf[w] for w in wanted & names) / sum(self.idf[w] for w in wanted))
-            scores.append(share)
+                found_wanted = wanted & names
+                coverage = sum(self.idf[w] for w in found_wanted) / sum(self.idf.get(w, rare) for w in wanted)
+                if coverage > share:
+                    share, found = coverage, found_wanted
+            scores.append(share if any(not w.isdigit() for w in found) else 0.0)
         return torch.tensor(scores)
 
     def named(self, request: str, unread: str = "", count: int = 3) -> list[LookMatch]:

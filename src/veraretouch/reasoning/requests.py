@@ -124,12 +124,16 @@ _PLUS = set("more increase increased increasing boost boosted boosting add added
             "bigger plus greater".split())
 _MINUS = set("less reduce reduced reducing lower lowered lowering decrease decreased decreasing remove removed removing "
              "kill cut tame tamed drop dropped weaker weaken soften softened fewer minus subtract diminish minimise "
-             "minimize dampen dampened calm lessen lose fix correct neutralise neutralize down".split())
+             "minimize dampen dampened calm lessen lose fix correct neutralise neutralize down out".split())
 _DEEP = set("deep deeper deepen deepened rich richer crush crushed inky denser dense".split())
 """Darker for tones ("deeper blacks"), more saturated for colours ("deeper blues")."""
 _RECOVER = {"recover", "rescue", "restore", "save"}
 """Bring back detail: highlights down, shadows up."""
 _TOO = {"too"}
+_COMPLAINT = re.compile(r"\b(looks?|is|are|feels?|seems?|appears?|it'?s)\s+(a bit |a little |rather |quite |very |"
+                        r"kind of |pretty |really )?(flat|dark|bright|dull|cold|warm|soft|harsh|muted|pale|washed|"
+                        r"gloomy|murky|dim|saturated|contrasty|faded|cool|yellow|blue|green|orange|magenta|pink)\b")
+"""A complaint about a state ("it looks flat", "the photo is dark") asks for the opposite, like "too"."""
 _NOT = {"not", "no", "nor"}
 _STATE_FLIP = {"overexposed", "underexposed"}
 """Problem words whose adjective already carries the fix (in `_ADJECTIVES`), so "too" adds nothing."""
@@ -325,7 +329,8 @@ def _read_clause(clause: str, inherited: tuple[int, str | None]) -> tuple[list[I
             verb = verb or +1
         elif word in _MINUS:
             verb = verb or -1
-    too = any(w in _TOO for w in words) or bool(re.search(r"\b(so|such)\b", clause) and not verb)
+    too = (any(w in _TOO for w in words) or bool(re.search(r"\b(so|such)\b", clause) and not verb)
+           or bool(_COMPLAINT.search(clause)))
     enough = "enough" in words
     negated = any(w in _NOT for w in words)
     deep = any(w in _DEEP for w in words)
@@ -368,6 +373,8 @@ def _read_clause(clause: str, inherited: tuple[int, str | None]) -> tuple[list[I
             attribute, sign = "toning", +1
         if re.search(r"\bcast\b|\btint\b", clause) and verb < 0:  # "remove the green cast"
             sign, verb = -sign, 0
+    if attribute is None and bands and verb:  # "boost the greens", "tone down the foliage"
+        attribute, sign = "saturation", 0
     if attribute is None and zone and verb:
         attribute, sign = "brightness", 0
     if attribute is None:

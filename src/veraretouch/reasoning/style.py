@@ -22,6 +22,9 @@ from .requests import Intent, check_in_scope, intent_moves, strength_of
 ENCODER_MIN_SIMILARITY = 0.5
 """Below this cosine (instruction encoder) to every direction prototype and every look, words the
 parser could not read are reported as not understood (benchmarks/style_requests.py)."""
+NEAREST_LOOK_FACTOR = 1.0
+"""How far a look found by meaning (not named) is applied; benchmarks/style_requests.py measures 1 and 0.5
+on held-out presets."""
 PROTOTYPE_INTENTS = {
     "brighter": ("brightness", +1, None), "darker": ("brightness", -1, None),
     "more contrast": ("contrast", +1, None), "less contrast": ("contrast", -1, None),
@@ -95,7 +98,8 @@ def understand_request(request: str, library: LookLibrary) -> Understanding:
     """Read ``request`` into intents and a look (see the module docstring) and build the plan."""
     parsed = check_in_scope(request)
     intents = list(parsed.intents)
-    named = library.named(request, ", ".join(parsed.unread), count=1)
+    unread = ", ".join(parsed.unread)
+    named = library.named(unread, unread, count=1)  # words an intent used ("more light") name no look
     look = named[0] if named else None
     by_encoder = False
     if look is None and parsed.unread and library.encoder is not None:
@@ -119,7 +123,8 @@ def understand_request(request: str, library: LookLibrary) -> Understanding:
         strength = (strength_of(", ".join(clauses)) or "medium") if intents else parsed.strength
     else:
         strength = (strength_of(", ".join(parsed.unread)) or "medium") if intents else parsed.strength
-    params = scaled_plan(look.look.plan, LOOK_STRENGTHS[strength]) if look else default_params()
+    factor = LOOK_STRENGTHS[strength] * (1.0 if look is None or look.named else NEAREST_LOOK_FACTOR)
+    params = scaled_plan(look.look.plan, factor) if look else default_params()
     for intent in intents:
         params = apply_intent(params, intent)
     return Understanding(request, intents, look, strength, params, parsed.skipped, parsed.kept,
