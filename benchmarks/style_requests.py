@@ -276,7 +276,7 @@ def main() -> None:
         import veraretouch.reasoning.style as style
 
         runs = [("looks", default_instruction_encoder(), style.NEAREST_LOOK_FACTOR),
-                ("looks_nearest_half", default_instruction_encoder(), 0.5)]
+                ("looks_nearest_full", default_instruction_encoder(), 1.0)]
         if "minilm" not in skip:
             runs.append(("looks_minilm", default_sentence_encoder(), style.NEAREST_LOOK_FACTOR))
         shipped = style.NEAREST_LOOK_FACTOR

@@ -49,7 +49,7 @@ _REWRITES = (  # (pattern, replacement), applied in order to the lower-cased req
     (r"\bgrey", "gray"), (r"\bblack[\s-]*(and|&|n'?)[\s-]*white\b|\bb\s*&\s*w\b|\bb/w\b", " monochrome "),
     (r"\b(teal|blue|cyan)[\s-]*(and|&|/)[\s-]*orange\b|\borange[\s-]*(and|&|/)[\s-]*(teal|blue|cyan)\b", " tealorange "),
     (r"\bsplit[\s-]*ton(e|ed|ing)\b", " splittone "),
-    (r"\b(remove|drain|strip|suck|take out|lose|drop|kill|get rid of) (all |the |every )?(of )?(the )?colors?\b"
+    (r"\b(remove|drain|strip|suck|take out|lose|drop|kill|get rid of) (out )?(all |the |every )?(of )?(the )?colors?\b"
      r"(?! cast)", " monochrome "),
     (r"\b(no|without|zero) colors?\b", " monochrome "), (r"\bcolorless\b", " monochrome "),
     (r"\bhigh[\s-]*key\b", " brighter "), (r"\blow[\s-]*key\b", " darker "),
