@@ -122,7 +122,7 @@ def test_compact_planner_gives_the_plan_and_latents_of_pytorch(exported, models,
     planner, encoder = models["compact_planner"], models["slider_encoder"]
     photo = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
     images = torch.cat([photo, photo.flip(-1) ** 1.6, photo * 0.7])
-    features = image_features(images)
+    features = image_features(images)[:, :planner.config.image_features]
     text = F.normalize(torch.randn(3, planner.config.text_dim, generator=torch.Generator().manual_seed(13)), dim=1)
     text[0] = 0.0
     modes = torch.tensor([0, 1, 2])

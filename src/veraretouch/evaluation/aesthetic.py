@@ -45,7 +45,7 @@ from ..data.shards import load_photo
 from ..operators import render
 from ..parameters import HSL_BANDS, default_params, param_index
 from ..planner.features import (
-    AB_BINS, FEATURE_SIDE, FEATURE_SIZE, GRID, LIGHTNESS_BINS, LIGHTNESS_QUANTILES, RGB_BINS, image_features,
+    AB_BINS, FEATURE_SIDE, LIGHTNESS_BINS, LIGHTNESS_QUANTILES, RGB_BINS, feature_slices, image_features,
 )
 from ..pretrained import PretrainedMixin
 
@@ -54,8 +54,8 @@ _LIGHTNESS_START = 3 * RGB_BINS
 _MOMENTS_END = _LIGHTNESS_START + LIGHTNESS_BINS + len(LIGHTNESS_QUANTILES) + 12
 """... then the lightness histogram and quantiles and 12 channel moments ..."""
 _CASTS_START = _MOMENTS_END + AB_BINS ** 2 + 3 * len(HSL_BANDS)
-"""... then the a/b histogram and the hue bands, the casts, chroma and clipping, and last the grid."""
-_CLIPPING_END = FEATURE_SIZE - 3 * GRID * GRID
+"""... then the a/b histogram and the hue bands, the casts, chroma and clipping (then the grid and more)."""
+_CLIPPING_END = feature_slices()["clipping"].stop
 CRITIC_FEATURE_INDEX = torch.cat([torch.arange(_LIGHTNESS_START, _MOMENTS_END),
                                   torch.arange(_CASTS_START, _CLIPPING_END)])
 """The parts of `image_features` the critic reads: the OKLab lightness histogram and quantiles,

@@ -221,7 +221,7 @@ def compact_planner_graph(planner: nn.Module) -> Graph:
 
     generator = torch.Generator().manual_seed(3)
     images = torch.rand(3, 3, 48, 64, generator=generator) ** torch.rand(3, 1, 1, 1, generator=generator).mul(2)
-    features = image_features(images)
+    features = image_features(images)[:, :planner.config.image_features]  # groups are appended over versions
     text = torch.nn.functional.normalize(torch.randn(3, planner.config.text_dim, generator=generator), dim=1)
     text[0] = 0.0
     modes = torch.tensor([0, 1, 2])
@@ -240,7 +240,8 @@ def compact_planner_graph(planner: nn.Module) -> Graph:
         example=(features[:2], text[:2], modes[:2]), check=(features, text, modes), parameters=_count(planner),
         description="Compact planner: image features + instruction -> a plan (sliders), which slider_encoder turns "
                     "into latents. The CLI also rounds the plan to 2 decimals when it writes it.",
-        preprocessing=f"features = veraretouch.planner.features.image_features(photo) on an area-resized copy with a "
+        preprocessing=f"features = veraretouch.planner.features.image_features(photo)[:, :{planner.config.image_features}] "
+                      f"on an area-resized copy with a "
                       f"long side of {FEATURE_SIDE} px; image_features uses torch.quantile and a data-dependent "
                       "resize, which ONNX cannot express, so it is not in the graph",
         extra={"feature_groups_read": list(planner.config.feature_groups),
