@@ -25,18 +25,19 @@ from veraretouch.training.planner import PlannerTrainingConfig, psnr_of_colors, 
 from veraretouch.weights import load_models
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL_COLOUR = ("lightness_quantiles", "rgb_moments", "zone_casts", "chroma", "clipping", "hue_bands", "ab_histogram",
-              "lightness_histogram", "rgb_histograms")
+ROBUST = ("lightness_quantiles", "rgb_moments", "zone_casts", "chroma", "clipping")
+ILLUMINANT = (*ROBUST, "illuminant", "exposure_key")
+ALL_COLOUR = (*ILLUMINANT, "hue_bands", "ab_histogram", "lightness_histogram", "rgb_histograms")
 VARIANTS = {
     "v2-recipe": {},
     "confidence": {"aspect_confidence": True},
-    "wide-128": {"hidden": 128, "aspect_confidence": True},
-    "wide-512x2": {"hidden": 512, "blocks": 2, "aspect_confidence": True},
-    "colour-features": {"feature_groups": ALL_COLOUR, "aspect_confidence": True},
+    "illuminant": {"feature_groups": ILLUMINANT, "aspect_confidence": True},
+    "illuminant-128": {"feature_groups": ILLUMINANT, "hidden": 128, "aspect_confidence": True},
+    "illuminant-512x2": {"feature_groups": ILLUMINANT, "hidden": 512, "blocks": 2, "aspect_confidence": True},
     "colour-features-128": {"feature_groups": ALL_COLOUR, "hidden": 128, "aspect_confidence": True},
-    "image-loss": {"image_weight": 1.0, "aspect_confidence": True},
-    "photos-32": {"max_train_photos": 32, "aspect_confidence": True},
-    "photos-100": {"max_train_photos": 100, "aspect_confidence": True},
+    "illuminant-image-loss": {"feature_groups": ILLUMINANT, "image_weight": 1.0, "aspect_confidence": True},
+    "illuminant-photos-32": {"feature_groups": ILLUMINANT, "max_train_photos": 32, "aspect_confidence": True},
+    "illuminant-photos-100": {"feature_groups": ILLUMINANT, "max_train_photos": 100, "aspect_confidence": True},
 }
 
 
@@ -61,6 +62,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, required=True, help="planner cache of data v2")
     parser.add_argument("--steps", type=int, default=None, help="override the schedule length")
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "auto_variants.json",
+                        help="JSON file the results are added to (one per process when running several)")
     parser.add_argument("names", nargs="*", help=f"variants (default: all): {', '.join(VARIANTS)}")
     args = parser.parse_args()
     unknown = [name for name in args.names if name not in VARIANTS]
@@ -68,7 +71,7 @@ def main() -> None:
         parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
     torch.set_num_threads(1)
     renderer, slider_encoder = load_models(None, "renderer", "slider_encoder")
-    results_path = ROOT / "benchmarks" / "results" / "auto_variants.json"
+    results_path = args.results
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     print("| variant | auto (all) | camera | sliders | none (left alone) | shrinkage k | auto scale | s |")
     print("|---|---|---|---|---|---|---|---|")
@@ -83,6 +86,7 @@ def main() -> None:
         planner = load_models(out, "compact_planner")[0]
         scores = auto_by_source(planner, trainer.validation_set, renderer, slider_encoder)
         results[name] = {"changes": changes, "validation_auto_psnr": scores,
+                         "validation_psnr_uncalibrated": {k: round(v, 2) for k, v in trainer.evaluate().items()},
                          "aspect_shrinkage": calibration["aspect_shrinkage"],
                          "auto_scale": calibration["mode_scales"]["auto"],
                          "seconds": round(time.perf_counter() - started)}
