@@ -127,6 +127,18 @@ def degraded_set(photos: list[Path], side: int, tool: str, seed: int) -> list[di
     return cases
 
 
+def held_out_cases(split: str, side: int, limit: int, seed: int) -> tuple[list[Path], list[dict]]:
+    """The held-out photos of ``split`` (at most ``limit``, 0: all) and their `degraded_set`; exits with
+    a clear message when ImageMagick or the ../shared photos are missing."""
+    tool = shutil.which("magick") or shutil.which("convert")
+    photos = held_out_photos(split)
+    if tool is None or not photos:
+        sys.exit("needs ImageMagick (apt-get install imagemagick) and ../shared photos")
+    torch.set_num_threads(1)
+    photos = photos[:limit] if limit else photos
+    return photos, degraded_set(photos, side, tool, seed)
+
+
 def run_method(name: str, retouch, cases: list[dict]) -> list[dict]:
     rows = []
     for case in cases:
@@ -219,14 +231,8 @@ def main() -> None:
     parser.add_argument("--data-limit", type=int, default=300, help="at most this many test-split samples")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "auto_heldout.json")
     args = parser.parse_args()
-    tool = shutil.which("magick") or shutil.which("convert")
-    photos = held_out_photos(args.split)
-    if tool is None or not photos:
-        sys.exit("needs ImageMagick (apt-get install imagemagick) and ../shared photos")
-    torch.set_num_threads(1)
-    photos = photos[:args.limit] if args.limit else photos
     started = time.perf_counter()
-    cases = degraded_set(photos, args.side, tool, args.seed)
+    photos, cases = held_out_cases(args.split, args.side, args.limit, args.seed)
     if args.data:
         cases += test_split_cases(args.data, args.data_limit, args.side)
     rows = run_method("none", lambda image: image, cases)

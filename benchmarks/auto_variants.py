@@ -19,9 +19,8 @@ from pathlib import Path
 
 import torch
 
-from veraretouch.encoders.slider import params_from_features
 from veraretouch.planner.base import MODES
-from veraretouch.training.planner import PlannerTrainingConfig, psnr_of_colors, train_planner
+from veraretouch.training.planner import PlannerTrainingConfig, plan_psnr, psnr_of_colors, train_planner
 from veraretouch.weights import load_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +51,7 @@ def auto_by_source(planner, data: dict, renderer, slider_encoder) -> dict[str, d
         rows = torch.tensor([row for row in auto if source == "all" or data["records"][row]["source"] == source])
         raw = planner(data["features"][rows], data["text"][rows], data["mode"][rows])
         inputs, targets = data["input_colors"][rows].float(), data["target_colors"][rows].float()
-        rendered = renderer.render_colors(inputs, slider_encoder(params_from_features(raw)))
-        scores[source] = {"ours": round(float(psnr_of_colors(rendered, targets).mean()), 2),
+        scores[source] = {"ours": round(float(plan_psnr(raw, inputs, targets, renderer, slider_encoder).mean()), 2),
                           "none": round(float(psnr_of_colors(inputs, targets).mean()), 2), "n": len(rows)}
     return scores
 

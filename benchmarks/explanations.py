@@ -25,16 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from auto_heldout import degraded_set, held_out_photos  # noqa: E402
+from auto_heldout import held_out_cases  # noqa: E402
 
 from veraretouch.data.text import check, parse_span, parse_tagged, span_name  # noqa: E402
 from veraretouch.planner.base import PLANNER_SIDE  # noqa: E402
@@ -115,14 +113,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    tool = shutil.which("magick") or shutil.which("convert")
-    photos = held_out_photos(args.split)
-    if tool is None or not photos:
-        sys.exit("needs ImageMagick (apt-get install imagemagick) and ../shared photos")
-    torch.set_num_threads(1)
-    photos = photos[:args.limit] if args.limit else photos
     started = time.perf_counter()
-    cases = [c for c in degraded_set(photos, args.side, tool, args.seed) if c["type"] in FAULTS or c["type"] == "none"]
+    photos, cases = held_out_cases(args.split, args.side, args.limit, args.seed)
+    cases = [c for c in cases if c["type"] in FAULTS or c["type"] == "none"]
     pipeline = PlanningPipeline()
     rows = [score(case, pipeline.plan(planner_copy(case["source"], PLANNER_SIDE), "auto")) for case in cases]
     summary = summarise(rows)

@@ -32,7 +32,9 @@ from ..encoders.slider import SliderEncoder, flat_features, params_from_features
 from ..evaluation import psnr
 from ..planner.base import MODES
 from ..parameters import GROUPS
-from ..planner.compact import CompactPlanner, CompactPlannerConfig, aspect_energy
+from ..planner.compact import (
+    CompactPlanner, CompactPlannerConfig, aspect_confidence_factors, aspect_energy, expand_to_plan,
+)
 from ..planner.features import FEATURE_SIDE, image_features
 from ..planner.text import TEXT_DIM, InstructionEmbedder
 from ..renderer import RetouchRenderer
@@ -252,8 +254,8 @@ def calibrate_mode_scales(planner: CompactPlanner, data: dict, renderer: Retouch
             continue
         raw = planner(data["features"][index], data["text"][index], data["mode"][index])
         inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
-        curves[mode] = {scale: float(psnr_of_colors(renderer.render_colors(
-            inputs, slider_encoder(params_from_features(scale * raw))), targets).mean()) for scale in grid}
+        curves[mode] = {scale: float(plan_psnr(scale * raw, inputs, targets, renderer, slider_encoder).mean())
+                        for scale in grid}
     planner.config.mode_scales = tuple(max(curves[mode], key=curves[mode].get) if mode in curves else 1.0
                                        for mode in MODES)
     return curves
@@ -269,29 +271,34 @@ def calibrate_aspect_shrinkage(planner: CompactPlanner, data: dict, renderer: Re
                                rounds: int = 2) -> dict:
     """Set ``planner.config.aspect_shrinkage`` to the per-aspect ``k`` (from ``grid``) with the best
     mean auto-mode PSNR on ``data`` (validation samples), by coordinate ascent over the aspects
-    (``rounds`` passes); returns ``{aspect: {k: PSNR dB}}`` of the last pass."""
+    (``rounds`` passes); returns ``{aspect: {k: PSNR dB}}`` of the last pass. The network runs once:
+    only the shrinkage of its plans changes between trials."""
     planner.eval()
     index = (data["mode"] == MODES.index("auto")).nonzero().flatten()
     if len(index) == 0:
         return {}
+    raw, log_variance = planner.predict(data["features"][index], data["text"][index], data["mode"][index])
     inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
-    saved_scales = planner.config.mode_scales
-    planner.config.mode_scales = (1.0,) * len(MODES)
 
-    def score(shrinkage: tuple[float, ...]) -> float:
-        planner.config.aspect_shrinkage = shrinkage
-        raw = planner(data["features"][index], data["text"][index], data["mode"][index])
-        rendered = renderer.render_colors(inputs, slider_encoder(params_from_features(raw)))
-        return float(psnr_of_colors(rendered, targets).mean())
+    def score(shrinkage: list[float]) -> float:
+        shrunk = raw * expand_to_plan(aspect_confidence_factors(raw, log_variance, tuple(shrinkage)))
+        return float(plan_psnr(shrunk, inputs, targets, renderer, slider_encoder).mean())
 
     best, curves = [0.0] * len(GROUPS), {}
     for _ in range(rounds):
         for aspect, group in enumerate(GROUPS):
-            curves[group] = {k: score(tuple(best[:aspect] + [k] + best[aspect + 1:])) for k in grid}
+            curves[group] = {k: score(best[:aspect] + [k] + best[aspect + 1:]) for k in grid}
             best[aspect] = max(curves[group], key=curves[group].get)
     planner.config.aspect_shrinkage = tuple(best)
-    planner.config.mode_scales = saved_scales
     return curves
+
+
+def plan_psnr(plan_features: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
+              renderer: RetouchRenderer, slider_encoder: SliderEncoder) -> torch.Tensor:
+    """Per-sample PSNR of ``(B, N, 3)`` input colours rendered with the projected plans of
+    ``plan_features``, against the target colours."""
+    latents = slider_encoder(params_from_features(plan_features))
+    return psnr_of_colors(renderer.render_colors(inputs, latents), targets)
 
 
 def mode_metrics(rendered: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, modes: torch.Tensor,
