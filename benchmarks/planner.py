@@ -73,7 +73,7 @@ SUITE = [  # (prompt, statistic, direction)
 def statistic(image: torch.Tensor, name: str) -> float:
     """A suite statistic of a ``(1, 3, H, W)`` image (CIELAB units, `data.measure` keys)."""
     if name == "teal_orange":  # warm highlights against cool shadows: mean b* of bright minus dark pixels
-        from veraretouch.evaluation.metrics import rgb_to_lab
+        from veraretouch.operators.colorspace import rgb_to_lab
 
         lab = rgb_to_lab(image.double())[0]
         lightness, b = lab[0].flatten(), lab[2].flatten()

@@ -37,7 +37,8 @@ from veraretouch.data.samples import split_of
 from veraretouch.data.shards import load_photo
 from veraretouch.data.text.instructions import style_instructions
 from veraretouch.errors import VeraRetouchError
-from veraretouch.evaluation.metrics import delta_e2000, rgb_to_lab
+from veraretouch.evaluation.metrics import delta_e2000
+from veraretouch.operators.colorspace import rgb_to_lab
 from veraretouch.planner.base import PLANNER_SIDE
 from veraretouch.planner.features import planner_copy
 from veraretouch.planner.pipeline import PlanningPipeline

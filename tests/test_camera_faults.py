@@ -14,8 +14,7 @@ from veraretouch.data.camera import (
     FAULT_RANGES, apply_camera_faults, daylight_linear_rgb, fault_kinds, sample_camera_faults, white_balance_gains,
 )
 from veraretouch.data.samples import Recipe, make_recipe, render_pair
-from veraretouch.evaluation.metrics import rgb_to_lab
-from veraretouch.operators.colorspace import srgb_to_linear_rgb
+from veraretouch.operators.colorspace import rgb_to_lab, srgb_to_linear_rgb
 
 
 @pytest.fixture(scope="module")

@@ -35,10 +35,10 @@ from veraretouch.data.text import (
     style_instructions,
 )
 from veraretouch.errors import PlanError
-from veraretouch.evaluation.metrics import rgb_to_lab
 from veraretouch.formats import read_plan
 from veraretouch.formats.jsonplan import plan_from_json
 from veraretouch.operators import render
+from veraretouch.operators.colorspace import rgb_to_lab
 from veraretouch.parameters import HSL_BANDS, N_SLIDERS, SLIDERS
 from veraretouch.plan import Plan
 

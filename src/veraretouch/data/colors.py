@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..interfaces.batch import IMAGE_SUFFIXES
+from ..io.fileformats import IMAGE_SUFFIXES
 
 
 def photo_thumbnails(paths: list[Path], side: int = 256) -> torch.Tensor:

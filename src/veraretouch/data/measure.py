@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import torch
 
-from ..evaluation.metrics import rgb_to_lab
 from ..operators.color import BAND_CENTRES_DEG
-from ..operators.colorspace import chroma_and_hue, srgb_to_oklab
+from ..operators.colorspace import chroma_and_hue, rgb_to_lab, srgb_to_oklab
 from ..parameters import HSL_BANDS
 
 SHADOW_CLIP = 2.0 / 255.0

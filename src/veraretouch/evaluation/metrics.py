@@ -11,6 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..operators.colorspace import check_image_batch, rgb_to_lab
+
 __all__ = [
     "psnr",
     "ssim",
@@ -23,37 +25,14 @@ __all__ = [
     "evaluate_pair",
 ]
 
-# sRGB (D65) -> CIE XYZ matrix and the D65 2-degree white, with scikit-image's constants so Lab matches rgb2lab.
-_XYZ_FROM_LINEAR_RGB = (
-    (0.412453, 0.357580, 0.180423),
-    (0.212671, 0.715160, 0.072169),
-    (0.019334, 0.119193, 0.950227),
-)
-_D65_WHITE_XYZ = (0.95047, 1.0, 1.08883)
-_SRGB_LINEAR_THRESHOLD = 0.04045
-_LAB_LINEAR_THRESHOLD = 0.008856
 _TWO_PI = 2.0 * math.pi
 _SSIM_TRUNCATE = 3.5
 
 
-def _check_image_batch(image: torch.Tensor, name: str) -> None:
-    """Raise unless ``image`` is a floating-point ``(B, 3, H, W)`` tensor with non-empty H and W."""
-    if not isinstance(image, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor, got {type(image).__name__}")
-    if image.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D (B, 3, H, W) batch, got shape {tuple(image.shape)}")
-    if image.shape[1] != 3:
-        raise ValueError(f"{name}: expected 3 colour channels in dim 1, got shape {tuple(image.shape)}")
-    if image.shape[2] == 0 or image.shape[3] == 0:
-        raise ValueError(f"{name}: image height and width must be positive, got shape {tuple(image.shape)}")
-    if not image.is_floating_point():
-        raise TypeError(f"{name}: expected a floating-point tensor in [0, 1], got dtype {image.dtype}")
-
-
 def _check_pair(prediction: torch.Tensor, target: torch.Tensor) -> torch.dtype:
     """Validate a prediction/target pair and return the dtype the metric should be returned in."""
-    _check_image_batch(prediction, "prediction")
-    _check_image_batch(target, "target")
+    check_image_batch(prediction, "prediction")
+    check_image_batch(target, "target")
     if prediction.shape != target.shape:
         raise ValueError(
             f"prediction and target shapes differ: {tuple(prediction.shape)} vs {tuple(target.shape)}"
@@ -192,34 +171,6 @@ def ssim(
         (mean_x * mean_x + mean_y * mean_y + c1) * (var_x + var_y + c2)
     )
     return ssim_map.mean(dim=(1, 2, 3)).to(dtype)
-
-
-def rgb_to_lab(image: torch.Tensor) -> torch.Tensor:
-    """sRGB (B, 3, H, W) -> CIELAB (B, 3, H, W) under D65, 2-degree observer, as ``skimage.color.rgb2lab``.
-
-    sRGB decode: c / 12.92 for c <= 0.04045, else ((c + 0.055) / 1.055)^2.4; then XYZ = M @ rgb, divided
-    by the D65 white; then f(t) = t^(1/3) for t > 0.008856, else 7.787 t + 16/116, and
-    L = 116 f(Y) - 16, a = 500 (f(X) - f(Y)), b = 200 (f(Y) - f(Z)). Each power only sees inputs clamped
-    into its own branch, so gradients are finite everywhere, including pure black. Values are not clipped.
-    """
-    _check_image_batch(image, "image")
-    srgb = image.double()
-    linear_rgb = torch.where(
-        srgb > _SRGB_LINEAR_THRESHOLD,
-        ((srgb.clamp_min(_SRGB_LINEAR_THRESHOLD) + 0.055) / 1.055) ** 2.4,
-        srgb / 12.92,
-    )
-    xyz_from_linear_rgb = torch.tensor(_XYZ_FROM_LINEAR_RGB, dtype=torch.float64, device=image.device)
-    white = torch.tensor(_D65_WHITE_XYZ, dtype=torch.float64, device=image.device).view(1, 3, 1, 1)
-    xyz_relative = torch.einsum("ij,bjhw->bihw", xyz_from_linear_rgb, linear_rgb) / white
-    f_xyz = torch.where(
-        xyz_relative > _LAB_LINEAR_THRESHOLD,
-        xyz_relative.clamp_min(_LAB_LINEAR_THRESHOLD) ** (1.0 / 3.0),
-        7.787 * xyz_relative + 16.0 / 116.0,
-    )
-    f_x, f_y, f_z = f_xyz.unbind(dim=1)
-    lab = torch.stack([116.0 * f_y - 16.0, 500.0 * (f_x - f_y), 200.0 * (f_y - f_z)], dim=1)
-    return lab.to(image.dtype)
 
 
 def _ciede2000_lab(lab_1: torch.Tensor, lab_2: torch.Tensor) -> torch.Tensor:

@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-
 from ..errors import VeraRetouchError, one_line
 from ..io.atomic import is_temporary
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+from ..io.fileformats import IMAGE_SUFFIXES
 
 
 def expand_inputs(patterns: Iterable[str]) -> list[Path]:

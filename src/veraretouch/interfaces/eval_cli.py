@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import VeraRetouchError
-from .batch import IMAGE_SUFFIXES
+from ..io.fileformats import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
     import torch

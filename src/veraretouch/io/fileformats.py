@@ -11,6 +11,8 @@ FORMAT_NAMES = {"jpeg": "JPEG", "jpg": "JPEG", "png": "PNG", "tiff": "TIFF", "ti
 """Lower-case name or suffix (without the dot) -> canonical format name."""
 SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif"}
 """Canonical format name -> the suffix given to files written in it."""
+IMAGE_SUFFIXES = tuple(f".{name}" for name in FORMAT_NAMES)
+"""The suffixes (lower case, with the dot) of files taken as photos when a folder is listed."""
 
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

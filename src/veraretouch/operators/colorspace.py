@@ -1,4 +1,4 @@
-"""Colour spaces of the pipeline: sRGB <-> linear RGB <-> OKLab / OKLCh, all differentiable.
+"""Colour spaces of the pipeline: sRGB <-> linear RGB <-> OKLab / OKLCh, and sRGB -> CIELAB, all differentiable.
 
 Why these spaces:
 - sRGB (IEC 61966-2-1) is what files hold; its decode is exact and piecewise, with a linear toe
@@ -10,6 +10,8 @@ Why these spaces:
   and hue bands / chroma scales behave as a photographer expects. Its cube root gets a linear
   toe below ``CBRT_TOE`` (a tiny deviation from the published space) so gradients stay finite
   at pure black while the forward/backward transforms remain exact inverses.
+- CIELAB (`rgb_to_lab`, as scikit-image's ``rgb2lab``) is what CIEDE2000 and the measurements of
+  casts and clipping are defined in; it decodes sRGB with `srgb_to_linear_rgb`.
 """
 from __future__ import annotations
 
@@ -105,3 +107,50 @@ def oklch_hue_degrees_of_srgb(colors: list[tuple[float, float, float]]) -> torch
     lab = srgb_to_oklab(srgb)
     _, hue = chroma_and_hue(lab[:, 1], lab[:, 2])
     return torch.rad2deg(hue.flatten()) % 360.0
+
+
+# sRGB (D65) -> CIE XYZ matrix and the D65 2-degree white, with scikit-image's constants so Lab matches rgb2lab.
+_XYZ_FROM_LINEAR_RGB = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+_D65_WHITE_XYZ = (0.95047, 1.0, 1.08883)
+_LAB_LINEAR_THRESHOLD = 0.008856
+
+
+def check_image_batch(image: torch.Tensor, name: str) -> None:
+    """Raise unless ``image`` is a floating-point ``(B, 3, H, W)`` tensor with non-empty H and W."""
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(image).__name__}")
+    if image.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D (B, 3, H, W) batch, got shape {tuple(image.shape)}")
+    if image.shape[1] != 3:
+        raise ValueError(f"{name}: expected 3 colour channels in dim 1, got shape {tuple(image.shape)}")
+    if image.shape[2] == 0 or image.shape[3] == 0:
+        raise ValueError(f"{name}: image height and width must be positive, got shape {tuple(image.shape)}")
+    if not image.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor in [0, 1], got dtype {image.dtype}")
+
+
+def rgb_to_lab(image: torch.Tensor) -> torch.Tensor:
+    """sRGB (B, 3, H, W) -> CIELAB (B, 3, H, W) under D65, 2-degree observer, as ``skimage.color.rgb2lab``.
+
+    sRGB decode (`srgb_to_linear_rgb`, in float64); then XYZ = M @ rgb, divided
+    by the D65 white; then f(t) = t^(1/3) for t > 0.008856, else 7.787 t + 16/116, and
+    L = 116 f(Y) - 16, a = 500 (f(X) - f(Y)), b = 200 (f(Y) - f(Z)). Each power only sees inputs clamped
+    into its own branch, so gradients are finite everywhere, including pure black. Values are not clipped.
+    """
+    check_image_batch(image, "image")
+    linear_rgb = srgb_to_linear_rgb(image.double())
+    xyz_from_linear_rgb = torch.tensor(_XYZ_FROM_LINEAR_RGB, dtype=torch.float64, device=image.device)
+    white = torch.tensor(_D65_WHITE_XYZ, dtype=torch.float64, device=image.device).view(1, 3, 1, 1)
+    xyz_relative = torch.einsum("ij,bjhw->bihw", xyz_from_linear_rgb, linear_rgb) / white
+    f_xyz = torch.where(
+        xyz_relative > _LAB_LINEAR_THRESHOLD,
+        xyz_relative.clamp_min(_LAB_LINEAR_THRESHOLD) ** (1.0 / 3.0),
+        7.787 * xyz_relative + 16.0 / 116.0,
+    )
+    f_x, f_y, f_z = f_xyz.unbind(dim=1)
+    lab = torch.stack([116.0 * f_y - 16.0, 500.0 * (f_x - f_y), 200.0 * (f_y - f_z)], dim=1)
+    return lab.to(image.dtype)

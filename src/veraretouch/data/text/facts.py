@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ...evaluation.metrics import rgb_to_lab
 from ...operators import render
-from ...operators.colorspace import linear_rgb_to_srgb
+from ...operators.colorspace import linear_rgb_to_srgb, rgb_to_lab
 from ...operators.shapes import bump_height
 from ...operators.tone import TONE_ZONES
 from ...parameters import HSL_BANDS, LIGHTING, group_of
