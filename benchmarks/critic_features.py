@@ -28,9 +28,8 @@ import torch
 from veraretouch.data.colors import photo_paths
 from veraretouch.data.samples import split_of
 from veraretouch.encoders.efficientnet_lite import imagenet_normalize, load_efficientnet_lite0
-from veraretouch.evaluation.aesthetic import (
-    CRITIC_FEATURES, CriticTrainingConfig, PairSet, build_pairs, critic_features, evaluate_critic, fit_critic,
-)
+from veraretouch.evaluation.aesthetic import CRITIC_FEATURES, critic_features
+from veraretouch.training.critic import CriticTrainingConfig, PairSet, build_pairs, evaluate_critic, fit_critic
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "photos"

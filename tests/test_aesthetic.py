@@ -10,10 +10,8 @@ import torch
 from PIL import Image
 
 from veraretouch.data.samples import split_of
-from veraretouch.evaluation.aesthetic import (
-    CRITIC_FEATURES, OVERPROCESSED_KINDS, AestheticCritic, CriticTrainingConfig, colors_as_image, critic_features,
-    crop_variants, posterise, train_critic,
-)
+from veraretouch.evaluation.aesthetic import CRITIC_FEATURES, AestheticCritic, colors_as_image, critic_features
+from veraretouch.training.critic import OVERPROCESSED_KINDS, CriticTrainingConfig, crop_variants, posterise, train_critic
 
 
 def synthetic_photo(seed: int, side: int = 64) -> np.ndarray:
@@ -90,7 +88,7 @@ def test_trained_critic_ranks_clean_photos_above_overprocessed_ones(photo_dir, t
 
 
 def test_pairs_of_image_crops_with_another_feature_function_keep_the_pair_layout(photo_dir):
-    from veraretouch.evaluation.aesthetic import CriticTrainingConfig, build_pairs, fit_critic
+    from veraretouch.training.critic import CriticTrainingConfig, build_pairs, fit_critic
 
     photos = sorted(photo_dir.iterdir())[:2]
     colour = build_pairs(photos, 2, seed=0)

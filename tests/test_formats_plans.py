@@ -86,6 +86,13 @@ def test_json_round_trip_is_exact(plan):
     assert plan_from_json(plan_to_json(plan)) == plan
 
 
+@settings(max_examples=50, deadline=None)
+@given(plans())
+def test_record_round_trip_keeps_the_rendering_content(plan):
+    record = json.loads(json.dumps(plan.to_record()))
+    assert Plan.from_record(record).to_tensor().equal(plan.to_tensor())
+
+
 def test_json_document_layout():
     plan = Plan(values={"Contrast2012": -12, "Exposure2012": 0.3},
                 curves={"ToneCurvePV2012": [(0, 10), (255, 250)]}, name="Warm")

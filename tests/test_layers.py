@@ -40,7 +40,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 not import each other round a loop (checked separately)."""
 
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({
-    ("evaluation", "data"),  # the aesthetic critic's pair building and training: to training/
     ("export", "__init__"),  # __version__
     ("planner", "data"),  # measurement and the text engine: to reasoning/
     ("planner", "evaluation"),  # soft_channel_histograms

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from veraretouch.data.samples import plan_record
 from veraretouch.encoders.slider import flat_features
 from veraretouch.evaluation.aesthetic import AestheticCritic
 from veraretouch.interfaces.cli import main

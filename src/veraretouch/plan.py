@@ -205,6 +205,17 @@ class Plan:
                 curves[key] = samples_to_curve(np.maximum.accumulate(samples))
         return cls(values=values, curves=curves)
 
+    def to_record(self) -> dict:
+        """The plan's rendering content, compactly: ``{"values": {...}, "curves": {name: [[x, y], ...]}}``
+        (what a training sample or a result file stores; `from_record` reads it back)."""
+        return {"values": dict(self.values), "curves": {name: [list(point) for point in points]
+                                                        for name, points in self.curves.items()}}
+
+    @classmethod
+    def from_record(cls, record: Mapping) -> "Plan":
+        return cls(values=record["values"], curves={name: [tuple(p) for p in points]
+                                                    for name, points in record["curves"].items()})
+
     @staticmethod
     def stack(plans: Sequence["Plan"], dtype: torch.dtype | None = None) -> torch.Tensor:
         """Batch of plans -> ``(B, P)`` parameters."""

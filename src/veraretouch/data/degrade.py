@@ -66,7 +66,8 @@ class Degradations:
     kinds: list[list[str]]
 
 
-def _uniform(low: float, high: float, generator: torch.Generator) -> float:
+def uniform(low: float, high: float, generator: torch.Generator) -> float:
+    """One draw from U(low, high) from ``generator`` (a Python float)."""
     return low + (high - low) * float(torch.rand((), generator=generator))
 
 
@@ -87,7 +88,7 @@ def sample_degradations(count: int, generator: torch.Generator, scale: float = 1
             options = by_aspect[aspect]
             kind = options[int(torch.randint(len(options), (), generator=generator))]
             for name, (low, high) in kind.ranges.items():
-                params[row, param_index(name)] = _uniform(low, high, generator) * scale
+                params[row, param_index(name)] = uniform(low, high, generator) * scale
             if aspect != SPECIFIC_COLOR:
                 drawn.append(kind.name)
             else:
@@ -96,7 +97,7 @@ def sample_degradations(count: int, generator: torch.Generator, scale: float = 1
                     move = list(BAND_MOVES)[int(torch.randint(len(BAND_MOVES), (), generator=generator))]
                     low, high = BAND_MOVES[move]
                     sign = 1.0 if float(torch.rand((), generator=generator)) < 0.5 else -1.0
-                    params[row, param_index(f"{move}Adjustment{HSL_BANDS[band]}")] = sign * _uniform(low, high, generator) * scale
+                    params[row, param_index(f"{move}Adjustment{HSL_BANDS[band]}")] = sign * uniform(low, high, generator) * scale
                     direction = {"Hue": ("shifted", "shifted"), "Saturation": ("oversaturated", "muted"),
                                  "Luminance": ("too bright", "too dark")}[move][0 if sign > 0 else 1]
                     drawn.append(f"{HSL_BANDS[band].lower()}s {direction}")

@@ -111,24 +111,14 @@ class Recipe:
     def to_json(self) -> dict:
         record = {"key": self.key, "subset": self.subset, "split": self.split, "photo": self.photo,
                   "crop": [round(v, 6) for v in self.crop],
-                  "input_plan": plan_record(self.input_plan), "target_plan": plan_record(self.target_plan)}
+                  "input_plan": self.input_plan.to_record(), "target_plan": self.target_plan.to_record()}
         return {**record, "camera_faults": self.camera_faults} if self.camera_faults else record
 
     @classmethod
     def from_json(cls, record: dict) -> "Recipe":
         return cls(record["key"], record["subset"], record["split"], record["photo"], tuple(record["crop"]),
-                   plan_from_record(record["input_plan"]), plan_from_record(record["target_plan"]),
+                   Plan.from_record(record["input_plan"]), Plan.from_record(record["target_plan"]),
                    dict(record.get("camera_faults", {})))
-
-
-def plan_record(plan: Plan) -> dict:
-    """A plan's rendering content, compactly: ``{"values": {...}, "curves": {name: [[x, y], ...]}}``."""
-    return {"values": dict(plan.values), "curves": {name: [list(point) for point in points]
-                                                    for name, points in plan.curves.items()}}
-
-
-def plan_from_record(record: dict) -> Plan:
-    return Plan(values=record["values"], curves={name: [tuple(p) for p in points] for name, points in record["curves"].items()})
 
 
 def crop_image(photo: torch.Tensor, crop: tuple[float, float, float, float], side: int) -> torch.Tensor:

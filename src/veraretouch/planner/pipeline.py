@@ -12,7 +12,6 @@ from pathlib import Path
 
 import torch
 
-from ..data.samples import plan_record
 from ..encoders.slider import GRADE_ZONES
 from ..parameters import (
     CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GROUPS, SCALARS, default_params, param_index, restrict_to_groups,
@@ -65,7 +64,7 @@ class PlannedEdit:
         return torch.from_numpy(apply_lut(pixels, self.edit.lut(lut_size))).permute(2, 0, 1)[None]
 
     def to_record(self) -> dict:
-        record = {"plan": plan_record(self.plan),
+        record = {"plan": self.plan.to_record(),
                   "explanation": self.explanation.to_record(), "latent_edit": self.edit.to_record()}
         if self.generated_text is not None:
             record["generated_text"] = self.generated_text

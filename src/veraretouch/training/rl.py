@@ -333,7 +333,8 @@ def train_rl(out: Path, cache_dir: Path, planner, renderer, slider_encoder, crit
 def load_or_train_critic(critic_dir: Path | None, photos_dir: Path, out: Path):
     """The aesthetic critic in ``critic_dir`` (a folder holding ``aesthetic_critic/``, or that folder
     itself); without one, the critic trained once from ``photos_dir`` into ``out/critic`` (~15 s)."""
-    from ..evaluation.aesthetic import AestheticCritic, train_critic
+    from ..evaluation.aesthetic import AestheticCritic
+    from .critic import train_critic
 
     if critic_dir is not None:
         folder = critic_dir / "aesthetic_critic" if (critic_dir / "aesthetic_critic").is_dir() else critic_dir
