@@ -17,7 +17,7 @@ from skimage import data
 
 from veraretouch import Photo, Retoucher
 from veraretouch.evaluation.metrics import psnr
-from veraretouch.interfaces.retoucher import proxy_photo
+from veraretouch.io.images import proxy_photo
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images" / "gallery"

@@ -1,7 +1,7 @@
 """Web app latency (issue 7): a slider move (preview on the proxy) and the full-resolution download.
 
 Run: ``.venv/bin/python benchmarks/web_latency.py [--megapixels 24] [--moves 15]``. The app
-(`interfaces.web.create_app`, shipped models) is driven in-process through FastAPI's test client,
+(`web.create_app`, shipped models) is driven in-process through FastAPI's test client,
 as the page drives it: open a photo, auto-retouch, then move the exposure slider ``--moves`` times
 (each move = POST the sliders + GET the new preview JPEG), then download the image at full
 resolution. Prints medians (ms) and writes benchmarks/results/web_latency.json. Set
@@ -24,7 +24,7 @@ from param_speed import make_source  # noqa: E402  (the same photo-like source a
 import torch  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-from veraretouch.interfaces.web import create_app  # noqa: E402
+from veraretouch.web import create_app  # noqa: E402
 
 
 def main() -> None:

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MEGABYTE = 1024 * 1024
 SERVER = """
 import sys, uvicorn
-from veraretouch.interfaces.retoucher import Retoucher
-from veraretouch.interfaces.web import Limits, create_app
+from veraretouch.api import Retoucher
+from veraretouch.web import Limits, create_app
 limits = Limits(max_session_bytes=int(sys.argv[2]), body_idle_seconds=float(sys.argv[3]))
 uvicorn.run(create_app(Retoucher(max_pixels=limits.max_pixels), limits), host="127.0.0.1", port=int(sys.argv[1]),
             log_level="error")

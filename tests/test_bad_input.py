@@ -260,8 +260,8 @@ def web(tmp_path_factory):
     pytest.importorskip("httpx")
     from fastapi.testclient import TestClient
 
-    from veraretouch.interfaces.retoucher import Retoucher
-    from veraretouch.interfaces.web import Limits, create_app
+    from veraretouch.api import Retoucher
+    from veraretouch.web import Limits, create_app
 
     class Broken(Retoucher):
         def auto(self, photo, aspects=None, name="x"):
@@ -308,7 +308,7 @@ def test_web_refuses_a_fake_terminated_jpeg(web, web_photo):
 
 
 def test_a_unicode_upload_name_keeps_its_suffix():
-    from veraretouch.interfaces.web.safety import safe_label
+    from veraretouch.web.safety import safe_label
 
     assert safe_label("фото.jpg") == "photo.jpg" and safe_label("😀.xmp", "preset") == "preset.xmp"
 
@@ -316,7 +316,7 @@ def test_a_unicode_upload_name_keeps_its_suffix():
 def test_a_photo_with_alpha_holds_only_its_own_planes():
     """Decoded 16-bit RGBA: the alpha plane was a view of the whole interleaved buffer, so a photo
     held 14 bytes a pixel while the web app's accounting counted 8."""
-    from veraretouch.interfaces.web.sessions import Session
+    from veraretouch.web.sessions import Session
 
     rgba = np.random.default_rng(1).integers(0, 65535, (600, 800, 4), dtype=np.uint16)
     ok, data = cv2.imencode(".png", rgba, [cv2.IMWRITE_PNG_COMPRESSION, 1])
@@ -337,7 +337,7 @@ def test_a_stalled_upload_gets_a_408(web_photo):
     """A client that stops sending its body is answered, not waited on for ever."""
     import asyncio
 
-    from veraretouch.interfaces.web.safety import Limits, RequestGuard
+    from veraretouch.web.safety import Limits, RequestGuard
 
     async def app(scope, receive, send):
         await receive()
@@ -371,7 +371,7 @@ def test_a_stalled_upload_gets_a_408(web_photo):
 def test_the_store_makes_room_for_a_decode_before_it_starts():
     """A decode used to come on top of a full store (peak 1.86 GB against a 1 GB cap,
     benchmarks/web_load.py); now least recently used photos go first."""
-    from veraretouch.interfaces.web.sessions import Session, SessionStore
+    from veraretouch.web.sessions import Session, SessionStore
     from veraretouch.io.decode import decode_footprint
 
     rgba = np.zeros((300, 400, 4), np.uint16)

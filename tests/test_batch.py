@@ -140,7 +140,7 @@ def test_param_batch_writes_the_same_bytes_as_one_photo_at_a_time(sample_rgb, tm
     from PIL import Image
 
     from veraretouch.interfaces.cli import build_parser, load_plan, main, photo_steps
-    from veraretouch.interfaces.edits import PlanEdit
+    from veraretouch.api import PlanEdit
 
     folder = tmp_path / "shoot"
     folder.mkdir()

@@ -15,7 +15,7 @@ def test_api_page_has_examples():
 
 
 def test_api_examples_run_in_order(tmp_path, monkeypatch, capsys):
-    from veraretouch.interfaces.demo import write_sample
+    from veraretouch.io.sample import write_sample
 
     monkeypatch.chdir(tmp_path)
     write_sample(tmp_path / "photo.jpg")

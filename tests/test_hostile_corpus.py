@@ -612,8 +612,8 @@ def web():
     pytest.importorskip("httpx")
     from fastapi.testclient import TestClient
 
-    from veraretouch.interfaces.retoucher import Retoucher
-    from veraretouch.interfaces.web import Limits, create_app
+    from veraretouch.api import Retoucher
+    from veraretouch.web import Limits, create_app
 
     limits = Limits(max_upload_bytes=4 * 1024 * 1024, max_pixels=4_000_000)
     with tempfile.TemporaryDirectory() as temp:

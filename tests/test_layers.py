@@ -32,8 +32,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("evaluation", "export"),
     ("data",),
     ("training",),
-    # front-ends
-    ("interfaces",),
+    # the public Python API, then the front-ends built on it
+    ("api",),
+    ("interfaces", "web"),
     ("__init__", "__main__"),
 )
 """Bottom to top: a unit may import units of its own layer or below. Units of one layer must still

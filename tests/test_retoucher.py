@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from veraretouch import Photo, Plan, Retoucher, VeraRetouchError, apply_plan, sample_photo
+from veraretouch import api as api_module
 from veraretouch.formats.cube import read_cube
-from veraretouch.interfaces import retoucher as retoucher_module
-from veraretouch.interfaces.retoucher import proxy_photo
+from veraretouch.io.images import proxy_photo
 
 BRIGHT_WARM = {"Exposure2012": 0.6, "IncrementalTemperature": 25, "Vibrance": 15}
 
@@ -30,7 +30,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_module_examples_run():
-    failures, tried = doctest.testmod(retoucher_module)
+    failures, tried = doctest.testmod(api_module)
     assert tried > 0 and failures == 0
 
 

@@ -20,13 +20,13 @@ pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from veraretouch import Plan  # noqa: E402
+from veraretouch.api import Retoucher  # noqa: E402
 from veraretouch.formats.cube import parse_cube  # noqa: E402
-from veraretouch.interfaces.retoucher import Retoucher  # noqa: E402
-from veraretouch.interfaces.web import Limits, create_app  # noqa: E402
-from veraretouch.interfaces.web.safety import safe_label  # noqa: E402
-from veraretouch.interfaces.web.sessions import Session, SessionStore  # noqa: E402
 from veraretouch.io.images import Photo, read_image  # noqa: E402
 from veraretouch.parameters import GROUPS, SCALARS, SPECS  # noqa: E402
+from veraretouch.web import Limits, create_app  # noqa: E402
+from veraretouch.web.safety import safe_label  # noqa: E402
+from veraretouch.web.sessions import Session, SessionStore  # noqa: E402
 
 MAKE_TAG = 0x010F
 LIMITS = Limits(max_upload_bytes=3 * 1024 * 1024, max_pixels=4_000_000, max_preset_bytes=64 * 1024)
@@ -483,7 +483,7 @@ def test_serve_warns_loudly_off_loopback(monkeypatch, capsys):
     import uvicorn
 
     from veraretouch.interfaces.cli import main
-    from veraretouch.interfaces.retoucher import Retoucher
+    from veraretouch.api import Retoucher
 
     served = {}
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: served.update(app=self.config.app, sockets=sockets))

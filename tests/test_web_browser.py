@@ -40,7 +40,7 @@ PREVIEW_SIGNATURE = """() => {
 @pytest.fixture(scope="module")
 def server_url():
     """The real app on a free loopback port, served by uvicorn in a background thread."""
-    from veraretouch.interfaces.web import create_app
+    from veraretouch.web import create_app
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -28,9 +28,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Retoucher": "veraretouch.interfaces.retoucher",
-    "Retouched": "veraretouch.interfaces.retoucher",
-    "sample_photo": "veraretouch.interfaces.demo",
+    "Retoucher": "veraretouch.api",
+    "Retouched": "veraretouch.api",
+    "Edit": "veraretouch.api",
+    "sample_photo": "veraretouch.io.sample",
     "Plan": "veraretouch.plan",
     "Photo": "veraretouch.io.images",
     "read_image": "veraretouch.io.images",

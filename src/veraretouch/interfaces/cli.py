@@ -452,7 +452,7 @@ def run_param(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from ..apply import bake_plan_lut
-    from .edits import PlanEdit, spatial_note
+    from ..api import PlanEdit, spatial_note
 
     plan = load_plan(args)
     check_output_options(args)
@@ -515,7 +515,7 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_reference(args: argparse.Namespace) -> int:
     from ..io.images import read_image
-    from .retoucher import Retoucher
+    from ..api import Retoucher
 
     check_output_options(args)
     retoucher = Retoucher(args.models, lut_size=args.lut_size)

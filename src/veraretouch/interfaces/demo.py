@@ -1,8 +1,5 @@
-"""`make demo`: retouch a public-domain sample photo in auto mode, print the explanation, and show
-param mode with a bundled plan; say where everything went.
-
-The sample is scikit-image's bundled "coffee" photo (Rachel Michetti, CC0), so nothing is
-downloaded and no photo is committed to this repository.
+"""`make demo`: retouch a public-domain sample photo (`io.sample`) in auto mode, print the
+explanation, and show param mode with a bundled plan; say where everything went.
 """
 from __future__ import annotations
 
@@ -10,33 +7,10 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from ..errors import VeraRetouchError
+from ..io.sample import write_sample
 from .cli import main as cli_main
 
 OUTPUT = Path("demo-output")
-
-
-def _coffee():
-    try:
-        from skimage import data
-    except ImportError:
-        raise VeraRetouchError("the sample photo comes from scikit-image: pip install scikit-image") from None
-    return data.coffee()
-
-
-def sample_photo():
-    """scikit-image's "coffee" photo (400x600, CC0) as a `Photo`: for examples and tests."""
-    from ..io.images import Photo
-
-    return Photo(_coffee(), None, "JPEG", None, None)
-
-
-def write_sample(path: Path) -> Path:
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(_coffee()).save(path, quality=95)
-    return path
 
 
 def main() -> int:

@@ -88,7 +88,7 @@ def run_style(args: argparse.Namespace) -> int:
 def _run_planned(args: argparse.Namespace, mode: str, prompt: str | None) -> int:
     from ..errors import VeraRetouchError
     from .cli import check_output_options, retouch_photos
-    from .retoucher import Retoucher
+    from ..api import Retoucher
 
     check_output_options(args)
     if prompt is not None:  # a request with nothing to do in tone and colour is refused before any work

@@ -1,4 +1,4 @@
-"""`veraretouch serve`: the local web app (`veraretouch.interfaces.web`).
+"""`veraretouch serve`: the local web app (`veraretouch.web`).
 
 The server and the models are imported inside `run_serve` so ``veraretouch --help`` answers at once.
 """
@@ -74,7 +74,7 @@ def is_loopback(host: str) -> bool:
 def allowed_hosts(host: str, extra: list[str]) -> frozenset[str] | None:
     """Host names to answer to: loopback names on loopback, plus ``--allow-host`` names; None (any)
     off loopback unless names were given."""
-    from .web.safety import LOOPBACK_NAMES
+    from ..web.safety import LOOPBACK_NAMES
 
     if not is_loopback(host) and not extra:
         return None
@@ -86,9 +86,9 @@ def run_serve(args: argparse.Namespace) -> int:
     import torch
     import uvicorn
 
-    from .retoucher import Retoucher
-    from .web import Limits, create_app
-    from .web.safety import MEGABYTE
+    from ..api import Retoucher
+    from ..web import Limits, create_app
+    from ..web.safety import MEGABYTE
 
     if not 0 <= args.port <= 65535:
         raise VeraRetouchError(f"--port must be between 0 and 65535, got {args.port}")

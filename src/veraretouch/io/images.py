@@ -244,3 +244,23 @@ def _pixels_for_output(photo: Photo) -> tuple[np.ndarray, bytes | None]:
     if reason:
         raise ImageWriteError(f"{photo.path or 'output'}: {reason}")
     return (photo.pixels if profile.is_srgb else profile.from_srgb(photo.pixels)), photo.icc_profile
+
+
+def proxy_photo(photo: Photo, max_side: int) -> Photo:
+    """An area-averaged copy whose long side is at most ``max_side`` (the photo itself when it fits):
+    the stand-in for fast previews, since every edit is a colour function and looks the same on it."""
+    import cv2
+
+    width, height = photo.size
+    scale = max_side / max(width, height)
+    if scale >= 1:
+        return photo
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+
+    def shrink(plane: np.ndarray) -> np.ndarray:
+        resized = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+        return resized if resized.ndim == plane.ndim else resized[..., None]
+
+    alpha = None if photo.alpha is None else shrink(photo.alpha)
+    return Photo(np.ascontiguousarray(shrink(photo.pixels)), alpha, photo.format, photo.exif, photo.icc_profile,
+                 photo.path)

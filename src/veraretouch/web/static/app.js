@@ -1,4 +1,4 @@
-// veraretouch web app: plain JavaScript over the JSON API in veraretouch/interfaces/web/app.py.
+// veraretouch web app: plain JavaScript over the JSON API in veraretouch/web/app.py.
 "use strict";
 
 const PROGRESS_DELAY_MS = 500;

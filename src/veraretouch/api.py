@@ -1,4 +1,5 @@
-"""`Retoucher`: the one Python entry point for every mode (auto, style, param, reference).
+"""The public Python API: `Retoucher`, the one entry point for every mode (auto, style, param,
+reference), the `Retouched` result, and the `Edit` protocol every mode's edit follows.
 
 >>> from veraretouch import Retoucher, sample_photo
 >>> retoucher = Retoucher()
@@ -15,21 +16,161 @@ True
 Models load on first use and are kept for the next photo. Every result is a `Retouched`: render it
 (`.image`, full resolution through a baked 3D LUT), look at it (`.explanation`, `.plan`), or save
 it (`.save`, `.save_cube`, `.save_xmp`, `.record`). The CLI and the web app are built on this class.
+
+Every mode hands the photo driver (CLI, `Retoucher`, web app) an `Edit`: something that can render
+a photo (``in_place`` reuses the photo's own pixel buffer, as the CLI does), bake a LUT, become a
+preset and describe itself. Plans (param mode), reference edits and planned edits (auto, style)
+differ only there.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, Protocol
 
 import numpy as np
-import torch
 
-from ..apply import DEFAULT_LUT_SIZE
-from ..errors import VeraRetouchError
-from ..io.images import DEFAULT_MAX_PIXELS, Photo, read_image, write_image
-from ..plan import Plan
-from .edits import PlanEdit, PlannedEditAdapter, ReferenceEdit, encode_reference
+from .apply import DEFAULT_LUT_SIZE, apply_plan, bake_plan_lut
+from .errors import VeraRetouchError
+from .io.images import DEFAULT_MAX_PIXELS, Photo, proxy_photo, read_image, write_image
+from .plan import Plan
+
+if TYPE_CHECKING:  # torch and the renderer load where latent edits are made: param mode needs neither
+    import torch
+
+    from .renderer.edit import LatentEdit
+
+PRESET_SAMPLE_SIDE = 96
+"""Fitting a preset to a latent edit uses the photo's colours at about this size (plus a colour lattice)."""
+
+class Edit(Protocol):
+    """What `Retouched`, the CLI and the web app need of an edit, whatever mode made it."""
+
+    name: str | None
+
+    def apply(self, photo: Photo, lut_size: int, in_place: bool = False) -> Photo:
+        """The edit on ``photo`` at full resolution (through a baked LUT)."""
+
+    def lut(self, size: int) -> np.ndarray:
+        """The edit as a ``(size, size, size, 3)`` LUT indexed ``[r, g, b]``."""
+
+    def cube_comments(self) -> list[str]:
+        """Lines a ``.cube`` of the edit starts with (what the LUT leaves out)."""
+
+    def preset(self, photo: Photo) -> tuple[Plan, dict]:
+        """The edit as slider values for ``photo``, and facts about the fit (JSON-able)."""
+
+    def record(self) -> dict:
+        """The edit, JSON-able, for ``<stem>.plan.json``."""
+
+
+def spatial_note(plan: Plan) -> str | None:
+    """What a ``.cube`` of ``plan`` leaves out: a LUT maps colours to colours, so it holds the
+    plan's pointwise part only, never the finishing effects (vignette, grain, clarity, ...)."""
+    from .operators.finishing import EFFECTS, finishing_values
+
+    dropped = finishing_values(plan.values)
+    if not any(plan.values.get(name) for (name,) in EFFECTS.values()):
+        return None
+    return ("pointwise part of the plan only: a LUT cannot hold the spatial effects "
+            + ", ".join(f"{name}={value:g}" for name, value in dropped.items()))
+
+
+@dataclass
+class PlanEdit:
+    plan: Plan
+
+    @property
+    def name(self) -> str | None:
+        return self.plan.name
+
+    def apply(self, photo: Photo, lut_size: int, in_place: bool = False) -> Photo:
+        return apply_plan(photo, self.plan, lut_size=lut_size, in_place=in_place)
+
+    def lut(self, size: int) -> np.ndarray:
+        return bake_plan_lut(self.plan, size)
+
+    def cube_comments(self) -> list[str]:
+        note = spatial_note(self.plan)
+        return [] if note is None else [note]
+
+    def preset(self, photo: Photo) -> tuple[Plan, dict]:
+        return self.plan, {}
+
+    def record(self) -> dict:
+        return {"plan": json.loads(self.plan.to_json())}
+
+
+@dataclass
+class ReferenceEdit:
+    edit: LatentEdit
+    name: str | None = None
+    fit_steps: int = 200
+
+    def apply(self, photo: Photo, lut_size: int, in_place: bool = False) -> Photo:
+        return self.edit.apply(photo, lut_size=lut_size, in_place=in_place)
+
+    def lut(self, size: int) -> np.ndarray:
+        return self.edit.lut(size)
+
+    def cube_comments(self) -> list[str]:
+        return []
+
+    def preset(self, photo: Photo) -> tuple[Plan, dict]:
+        """Slider values fitted to the latent edit on the photo's colours: a Lightroom preset."""
+        result = self.edit.fit_sliders(photo.preview_tensor(PRESET_SAMPLE_SIDE), extensions=True, steps=self.fit_steps)
+        plan = result.plan
+        plan.name = self.name
+        return plan, {"preset_fit_psnr_db": round(result.psnr[0], 2)}
+
+    def record(self) -> dict:
+        return {"latent_edit": self.edit.to_record()}
+
+
+def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tensor, mode: str, group_mask,
+                     source: dict, refine: bool = True) -> LatentEdit:
+    """Latents of a reference example as a `LatentEdit`. A pair's latents are then refined on the
+    example's own pixels (`refine_latents`; the after image resized to the before's size)."""
+    import torch
+
+    from .renderer.edit import LatentEdit, refine_latents
+
+    with torch.no_grad():
+        latents = encoder(before, after, mode=mode)
+    if mode == "pair" and refine:
+        if after.shape[-2:] != before.shape[-2:]:
+            after = torch.nn.functional.interpolate(after, size=before.shape[-2:], mode="bilinear", antialias=True,
+                                                    align_corners=False)
+        latents = refine_latents(renderer, before, after, latents)
+    return LatentEdit(latents, renderer, group_mask, source={**source, "refined": mode == "pair" and refine})
+
+
+@dataclass
+class PlannedEditAdapter:
+    """Auto and style mode: the planner's latent edit and its plan (the XMP export is that plan
+    itself, no fitting); the record carries the checked explanation."""
+
+    planned: object
+    name: str | None = None
+
+    def apply(self, photo: Photo, lut_size: int, in_place: bool = False) -> Photo:
+        return self.planned.edit.apply(photo, lut_size=lut_size, in_place=in_place)
+
+    def lut(self, size: int) -> np.ndarray:
+        return self.planned.edit.lut(size)
+
+    def cube_comments(self) -> list[str]:
+        return []
+
+    def preset(self, photo: Photo) -> tuple[Plan, dict]:
+        plan = self.planned.plan
+        plan.name = self.name
+        return plan, {}
+
+    def record(self) -> dict:
+        return self.planned.to_record()
+
 
 def as_photo(photo, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     """A `Photo` from a file path, a `Photo`, or an ``(H, W, 3)`` / ``(H, W)`` uint8 or uint16 sRGB array."""
@@ -58,33 +199,13 @@ def as_plan(plan) -> Plan:
     raise VeraRetouchError(f"a plan is a Plan, a dict of slider values or a plan file, not {type(plan).__name__}")
 
 
-def proxy_photo(photo: Photo, max_side: int) -> Photo:
-    """An area-averaged copy whose long side is at most ``max_side`` (the photo itself when it fits):
-    the stand-in for fast previews, since every edit is a colour function and looks the same on it."""
-    import cv2
-
-    width, height = photo.size
-    scale = max_side / max(width, height)
-    if scale >= 1:
-        return photo
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-
-    def shrink(plane: np.ndarray) -> np.ndarray:
-        resized = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
-        return resized if resized.ndim == plane.ndim else resized[..., None]
-
-    alpha = None if photo.alpha is None else shrink(photo.alpha)
-    return Photo(np.ascontiguousarray(shrink(photo.pixels)), alpha, photo.format, photo.exif, photo.icc_profile,
-                 photo.path)
-
-
 @dataclass
 class Retouched:
-    """One photo's edit, ready to render and export. ``edit`` is the mode's edit object
-    (`interfaces.edits`); the full-resolution render is made on first use of `image`."""
+    """One photo's edit, ready to render and export. ``edit`` is the mode's `Edit`; the
+    full-resolution render is made on first use of `image`."""
 
     photo: Photo
-    edit: PlanEdit | PlannedEditAdapter | ReferenceEdit
+    edit: Edit
     mode: str
     lut_size: int = DEFAULT_LUT_SIZE
     _image: Photo | None = field(default=None, repr=False)
@@ -133,14 +254,14 @@ class Retouched:
     def save_cube(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the edit as an Adobe/Resolve ``.cube`` 3D LUT (a plan's pointwise part: the file's
         first line names any spatial effect it cannot hold)."""
-        from ..formats import write_cube
+        from .formats import write_cube
 
         return write_cube(self.lut(), path, title=self.edit.name or "veraretouch", overwrite=overwrite,
                           comments=self.edit.cube_comments())
 
     def save_xmp(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write `plan` as a Lightroom / Camera Raw preset (.xmp) or our JSON plan (.json)."""
-        from ..formats import write_plan
+        from .formats import write_plan
 
         return write_plan(self.plan, path, overwrite=overwrite)
 
@@ -176,7 +297,7 @@ class Retoucher:
     def pipeline(self):
         """The planning pipeline (planner, renderer, SliderEncoder), loaded on first use."""
         if self._pipeline is None:
-            from ..planner.pipeline import PlanningPipeline
+            from .planner.pipeline import PlanningPipeline
 
             self._pipeline = PlanningPipeline(self.planner_kind, models=self.models, checkpoint=self.checkpoint)
         return self._pipeline
@@ -185,7 +306,7 @@ class Retoucher:
     def reference_models(self) -> tuple:
         """The renderer and ReferenceEncoder for reference mode, loaded on first use."""
         if self._reference_models is None:
-            from ..weights import load_models
+            from .weights import load_models
 
             self._reference_models = tuple(load_models(self.models, "renderer", "reference_encoder"))
         return self._reference_models
@@ -211,7 +332,7 @@ class Retoucher:
                              name or f"veraretouch style: {prompt}")
 
     def _planned(self, photo: Photo, mode: str, prompt: str | None, aspects, name: str) -> Retouched:
-        from ..planner.base import PLANNER_SIDE
+        from .planner.base import PLANNER_SIDE
 
         _check_aspects(aspects)
         planned = self.pipeline.plan(photo.preview_tensor(PLANNER_SIDE), mode, prompt, aspects)
@@ -221,8 +342,10 @@ class Retoucher:
                        aspects: list[str] | None = None, refine: bool = True) -> ReferenceEdit:
         """The edit an example shows: ``before`` -> ``after`` (a pair, one edit for any photo), or
         with no ``before`` the look of ``after`` estimated for ``photo_for_target``."""
-        from ..encoders.reference import check_pair_framing
-        from ..parameters import GROUPS
+        import torch
+
+        from .encoders.reference import check_pair_framing
+        from .parameters import GROUPS
 
         _check_aspects(aspects)
         after = as_photo(after, self.max_pixels)
@@ -237,7 +360,8 @@ class Retoucher:
             return ReferenceEdit(encode_reference(encoder, renderer, before.preview_tensor(), after.preview_tensor(),
                                                   "pair", mask, source, refine=refine), name=name)
         if photo_for_target is None:
-            raise VeraRetouchError("with no before image, the target look is estimated for a photo: pass photo_for_target")
+            raise VeraRetouchError("with no before image, the target look is estimated for a photo: "
+                                   "pass photo_for_target")
         return ReferenceEdit(encode_reference(encoder, renderer, photo_for_target.preview_tensor(),
                                               after.preview_tensor(), "target", mask,
                                               {"mode": "target", "after": str(after.path or "array")}), name=name)
@@ -250,7 +374,7 @@ class Retoucher:
 
 
 def _check_aspects(aspects) -> None:
-    from ..parameters import GROUPS
+    from .parameters import GROUPS
 
     unknown = [a for a in aspects or () if a not in GROUPS]
     if unknown:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from fastapi import HTTPException
 
-from ...io.images import Photo
-from ..retoucher import Retouched
+from ..api import Retouched
+from ..io.images import Photo
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 """`secrets.token_urlsafe(16)`: 128 random bits. Anything else (a path, a guess) is refused unread."""

@@ -36,14 +36,14 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ...errors import ImageReadError, PlanError, VeraRetouchError
-from ...formats import plan_from_bytes
-from ...formats._common import without_defaults
-from ...io.decode import decode_footprint
-from ...io.images import read_image_bytes
-from ...parameters import GROUPS, SCALARS, SLIDERS
-from ...plan import Plan
-from ..retoucher import Retoucher, proxy_photo
+from ..api import Retoucher
+from ..errors import ImageReadError, PlanError, VeraRetouchError
+from ..formats import plan_from_bytes
+from ..formats._common import without_defaults
+from ..io.decode import decode_footprint
+from ..io.images import proxy_photo, read_image_bytes
+from ..parameters import GROUPS, SCALARS, SLIDERS
+from ..plan import Plan
 from .rendering import DOWNLOADS, PREVIEW_SIDE, download, jpeg_bytes, preview_jpeg
 from .safety import SECURITY_HEADERS, Limits, RequestGuard, safe_label
 from .sessions import Session, SessionStore

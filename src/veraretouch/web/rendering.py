@@ -11,9 +11,9 @@ import io
 import tempfile
 from pathlib import Path
 
-from ...io.arrays import to_8bit, to_pillow
-from ...io.images import Photo, output_suffix
-from ..retoucher import Retouched
+from ..api import Retouched
+from ..io.arrays import to_8bit, to_pillow
+from ..io.images import Photo, output_suffix
 from .safety import safe_stem
 from .sessions import Session
 
