@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m veraretouch.interfaces.demo
+	$(PY) -m veraretouch.cli.demo
 
 # The web app on http://127.0.0.1:8765 (opens a browser where there is one; Ctrl+C stops it).
 serve: $(STAMP)

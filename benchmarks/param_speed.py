@@ -27,7 +27,7 @@ from PIL import Image
 
 from veraretouch import Plan
 from veraretouch.apply import _bake_cached, apply_plan, bake_plan_lut
-from veraretouch.interfaces.cli import main as cli_main
+from veraretouch.cli import main as cli_main
 from veraretouch.io.images import read_image, write_image
 from veraretouch.lut import apply_lut
 from veraretouch.operators import render
@@ -113,7 +113,7 @@ def main() -> None:
             for name, function in stages.items():
                 samples[name].append(timed(function))
 
-        command = [sys.executable, "-m", "veraretouch.interfaces.cli", "param", str(source), "--params",
+        command = [sys.executable, "-m", "veraretouch", "param", str(source), "--params",
                    str(plan_file), "-o", str(folder / "proc"), "--overwrite"]
         baseline = [sys.executable, "-c", f"from PIL import Image; Image.open({str(source)!r}).save("
                     f"{str(folder / 'proc.jpg')!r}, quality=95, subsampling=0)"]

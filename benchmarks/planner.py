@@ -182,7 +182,7 @@ def speed_section(models: str | None, repeats: int) -> dict:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from param_speed import make_source  # noqa: E402  (the same 24 MP source as the param benchmark)
 
-    from veraretouch.interfaces.cli import main as cli_main
+    from veraretouch.cli import main as cli_main
 
     with tempfile.TemporaryDirectory() as folder:
         source, origin = make_source(Path(folder), 24)
@@ -199,7 +199,7 @@ def speed_section(models: str | None, repeats: int) -> dict:
         process = []
         for _ in range(2):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "veraretouch.interfaces.cli", *args], check=True, capture_output=True)
+            subprocess.run([sys.executable, "-m", "veraretouch", *args], check=True, capture_output=True)
             process.append(time.perf_counter() - started)
     return {"source": origin, "first_call_s": round(first, 3), "median_s": round(statistics.median(totals), 3),
             "parts_median_s": {k: round(statistics.median(p[k] for p in parts), 3) for k in parts[0]},

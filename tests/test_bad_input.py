@@ -25,7 +25,7 @@ from PIL import Image
 from veraretouch import Plan
 from veraretouch.errors import ImageReadError, PlanError
 from veraretouch.formats import read_cube, read_plan
-from veraretouch.interfaces.cli import main
+from veraretouch.cli import main
 from veraretouch.io.atomic import is_temporary
 from veraretouch.io.images import read_image, read_image_bytes
 

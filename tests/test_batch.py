@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from veraretouch.errors import ImageReadError
-from veraretouch.interfaces.batch import PhotoSteps, run_batch
+from veraretouch.cli.batch import PhotoSteps, run_batch
 
 PATHS = [Path(f"photo{i}.jpg") for i in range(7)]
 
@@ -139,7 +139,8 @@ def test_param_batch_writes_the_same_bytes_as_one_photo_at_a_time(sample_rgb, tm
     """The pipeline only reorders work: images and LUTs match running the steps photo by photo."""
     from PIL import Image
 
-    from veraretouch.interfaces.cli import build_parser, load_plan, main, photo_steps
+    from veraretouch.cli import build_parser, main
+    from veraretouch.cli.photos import load_plan, photo_steps
     from veraretouch.api import PlanEdit
 
     folder = tmp_path / "shoot"
@@ -204,7 +205,7 @@ def test_param_with_a_stored_lut_imports_no_torch(sample_jpeg, tmp_path):
     import sys
 
     env = {**os.environ, "VERARETOUCH_LUT_CACHE": str(tmp_path / "luts")}
-    command = ("import sys; from veraretouch.interfaces.cli import main; code = main(sys.argv[1:]); "
+    command = ("import sys; from veraretouch.cli import main; code = main(sys.argv[1:]); "
                "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'onnxruntime', "
                "'sentence_transformers', 'starlette', 'uvicorn', 'aiohttp', 'ray'}); print(code, heavy)")
     plan = Path(__file__).resolve().parents[1] / "src" / "veraretouch" / "examples" / "warm-film.json"

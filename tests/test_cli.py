@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from veraretouch import Plan
-from veraretouch.interfaces.cli import main
+from veraretouch.cli import main
 
 WARM = Plan({"Exposure2012": 0.4, "IncrementalTemperature": 30, "Vibrance": 20})
 
@@ -135,7 +135,7 @@ def test_missing_inputs_and_bad_options(tmp_path, capsys, warm_xmp):
 
 
 def test_help_teaches_by_example_and_runs_without_heavy_imports():
-    code = ("import sys; from veraretouch.interfaces.cli import build_parser; "
+    code = ("import sys; from veraretouch.cli import build_parser; "
             "h = build_parser()._subparsers._group_actions[0].choices['param'].format_help(); "
             "print('torch' in sys.modules); print(h)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from veraretouch import Plan
-from veraretouch.interfaces.cli import main
+from veraretouch.cli import main
 from veraretouch.operators import render
 from veraretouch.planner import CompactPlanner, CompactPlannerConfig
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from veraretouch import Plan
-from veraretouch.interfaces.cli import main
+from veraretouch.cli import main
 
 BRIGHT_WARM = Plan({"Exposure2012": 0.8, "IncrementalTemperature": 30, "Vibrance": 20})
 

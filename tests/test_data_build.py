@@ -176,7 +176,7 @@ def test_two_photo_folders_a_held_out_source_and_camera_faults(sources, tmp_path
 @pytest.mark.parametrize("option, value", [("--auto-mix", "1,2"), ("--auto-mix", "0,0,0"), ("--subset-weights", "a,b,c"),
                                            ("--subset-weights", "1,-1,1")])
 def test_bad_mix_weights_are_usage_errors(sources, tmp_path, capsys, option, value):
-    from veraretouch.interfaces.cli import main
+    from veraretouch.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["data", "build", "--photos", str(sources[0]), "--out", str(tmp_path / "d"), option, value])

@@ -12,10 +12,11 @@ import torch
 from PIL import Image
 
 from veraretouch.errors import VeraRetouchError
+from veraretouch.cli import evaluate as eval_cli
+from veraretouch.cli.evaluate import add_eval_command
 from veraretouch.evaluation.baselines import BASELINES, auto_levels, grey_world_auto_levels, identity
+from veraretouch.evaluation.folder import evaluate_folder, match_pairs
 from veraretouch.evaluation.report import PSNR_CAP_DB, markdown_report, score, write_report
-from veraretouch.interfaces import eval_cli
-from veraretouch.interfaces.eval_cli import add_eval_command, evaluate_folder, match_pairs
 from veraretouch.operators.colorspace import linear_rgb_to_srgb, srgb_to_linear_rgb
 
 SIDE = 64

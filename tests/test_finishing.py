@@ -272,7 +272,7 @@ def test_cube_export_names_the_spatial_effects_it_drops(tmp_path, capsys):
     from PIL import Image
 
     from veraretouch.formats import read_cube
-    from veraretouch.interfaces.cli import main
+    from veraretouch.cli import main
 
     Image.fromarray(scene(40, 60)).save(tmp_path / "photo.png")
     Plan(values={"Exposure2012": 0.2, "GrainAmount": 30, "Clarity2012": 20}).save(tmp_path / "look.json")

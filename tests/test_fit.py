@@ -11,7 +11,7 @@ from PIL import Image
 from veraretouch import Plan
 from veraretouch.evaluation.metrics import psnr
 from veraretouch.fitting import DEFAULT_STEPS, PER_STRATUM, FitError, fit_plan, sample_pairs
-from veraretouch.interfaces.cli import build_parser, main
+from veraretouch.cli import build_parser, main
 from veraretouch.io.images import read_image
 from veraretouch.operators import render
 

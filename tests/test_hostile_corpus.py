@@ -40,7 +40,7 @@ from PIL import Image
 
 from veraretouch.errors import PlanError
 from veraretouch.formats import read_cube
-from veraretouch.interfaces.cli import main
+from veraretouch.cli import main
 from veraretouch.io.atomic import is_temporary
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("training",),
     # the public Python API, then the front-ends built on it
     ("api",),
-    ("interfaces", "web"),
+    ("cli", "web"),
     ("__init__", "__main__"),
 )
 """Bottom to top: a unit may import units of its own layer or below. Units of one layer must still

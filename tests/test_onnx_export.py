@@ -17,7 +17,7 @@ from veraretouch.errors import VeraRetouchError
 from veraretouch.export.graphs import reference_encoder_graphs
 from veraretouch.export.onnx import FP16_TOLERANCE, MANIFEST, TOLERANCE, export_onnx
 from veraretouch.export.support import OPSET, ort_session, sha256
-from veraretouch.interfaces.cli import main
+from veraretouch.cli import main
 from veraretouch.lut import apply_lut
 from veraretouch.planner.features import image_features
 from veraretouch.planner.pipeline import prune_imperceptible

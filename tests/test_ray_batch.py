@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from veraretouch.interfaces.cli import main
+from veraretouch.cli import main
 
 pytestmark = pytest.mark.slow
 WARM_FILM = Path(__file__).resolve().parents[1] / "src" / "veraretouch" / "examples" / "warm-film.json"

@@ -13,7 +13,7 @@ import torch
 
 from veraretouch.encoders.slider import flat_features
 from veraretouch.evaluation.aesthetic import AestheticCritic
-from veraretouch.interfaces.cli import main
+from veraretouch.cli import main
 from veraretouch.operators import render
 from veraretouch.parameters import default_params, param_index
 from veraretouch.planner.base import MODES

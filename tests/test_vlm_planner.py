@@ -485,7 +485,7 @@ def test_train_rl_cli_runs_the_vlm_planner_and_refuses_wrong_options(checkpoints
     pytest.importorskip("peft")
     import functools
 
-    from veraretouch.interfaces.cli import main
+    from veraretouch.cli import main
     from veraretouch.training import vlm_rl
     from veraretouch.weights import load_models
 

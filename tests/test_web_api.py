@@ -450,8 +450,8 @@ def test_read_image_reads_what_read_image_bytes_reads(tmp_path, photo_jpeg):
 
 
 def test_serve_command_teaches_and_binds_loopback_by_default(capsys):
-    from veraretouch.interfaces.cli import build_parser
-    from veraretouch.interfaces.serve_cli import allowed_hosts, is_loopback
+    from veraretouch.cli import build_parser
+    from veraretouch.cli.serve import allowed_hosts, is_loopback
 
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port, args.open, args.max_upload_mb, args.models) == ("127.0.0.1", 8765, False, 64, None)
@@ -468,7 +468,7 @@ def test_serve_command_teaches_and_binds_loopback_by_default(capsys):
 
 
 def test_serve_refuses_a_busy_port_in_one_line(capsys):
-    from veraretouch.interfaces.cli import main
+    from veraretouch.cli import main
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -482,7 +482,7 @@ def test_serve_warns_loudly_off_loopback(monkeypatch, capsys):
     import torch
     import uvicorn
 
-    from veraretouch.interfaces.cli import main
+    from veraretouch.cli import main
     from veraretouch.api import Retoucher
 
     served = {}

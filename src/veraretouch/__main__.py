@@ -1,6 +1,6 @@
 """``python -m veraretouch`` is the ``veraretouch`` command (and lets ``torchrun -m veraretouch`` launch it)."""
 import sys
 
-from .interfaces.cli import main
+from .cli import main
 
 sys.exit(main())

@@ -1,6 +1,6 @@
 """Scores and the `veraretouch eval` report: a table per method as Markdown and JSON, and an HTML page.
 
-An evaluation result is a plain dict (see `veraretouch.interfaces.eval_cli.evaluate_folder`):
+An evaluation result is a plain dict (see `veraretouch.evaluation.folder.evaluate_folder`):
 ``methods`` (names in column order), ``images`` (one record per pair: ``stem``, ``input``, ``target``,
 ``width``, ``height``, ``scores`` {method: {metric: value}}, ``thumbs`` {column: path relative to the
 report}), ``failed`` ({stem, error} records), ``side`` and ``summary`` (from `summarize`), plus any

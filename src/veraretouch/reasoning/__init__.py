@@ -2,5 +2,5 @@
 instruction encoder (`encoder`) and the plan they make (`style.understand_request`).
 
 Sits beside `data` in the layering: imports io, formats, plan, operators, encoders; never planner,
-training or interfaces.
+training or the front-ends.
 """

@@ -50,7 +50,7 @@ class OnnxEdit:
     """An ONNX Runtime session of ``D(x, z)``; `raw` takes and returns float32 numpy arrays.
 
     It pickles as the model's bytes (a session cannot be pickled), so a renderer can travel to Ray
-    workers (`interfaces/ray_batch.py`), which open their own session."""
+    workers (`cli/ray_batch.py`), which open their own session."""
 
     def __init__(self, path: str | Path) -> None:
         self._open(Path(path).read_bytes())

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .arguments import add_output_options, aspect_list
+
 AUTO_EPILOG = """\
 examples:
   veraretouch auto photo.jpg -o out/ --explain
@@ -43,10 +45,8 @@ the supported part is done and the rest is named. Outputs as for auto.
 
 
 def add_planner_options(parser: argparse.ArgumentParser) -> None:
-    from .cli import _aspects
-
     parser.add_argument("--explain", action="store_true", help="print the problems found and the plan, per aspect")
-    parser.add_argument("--aspects", type=_aspects, default=None, metavar="LIST",
+    parser.add_argument("--aspects", type=aspect_list, default=None, metavar="LIST",
                         help="keep only these aspects: lighting, global_color, specific_color (default all)")
     parser.add_argument("--planner", choices=("compact", "vlm"), default="compact",
                         help="compact (shipped, default) or vlm (the paper's VLM planner; needs --checkpoint)")
@@ -55,7 +55,8 @@ def add_planner_options(parser: argparse.ArgumentParser) -> None:
                         help="a training run folder holding compact_planner/ (default: the shipped planner)")
 
 
-def add_planner_commands(commands, add_output_options) -> None:
+def add_planner_commands(commands) -> None:
+    """Register ``auto`` and ``style`` on the ``add_subparsers()`` object of the ``veraretouch`` parser."""
     auto = commands.add_parser(
         "auto", help="find what is wrong with photos and fix it, with an explanation",
         description="Retouch photos automatically: problems found per aspect, a plan, the fix at full resolution.",
@@ -86,9 +87,9 @@ def run_style(args: argparse.Namespace) -> int:
 
 
 def _run_planned(args: argparse.Namespace, mode: str, prompt: str | None) -> int:
-    from ..errors import VeraRetouchError
-    from .cli import check_output_options, retouch_photos
     from ..api import Retoucher
+    from ..errors import VeraRetouchError
+    from .photos import check_output_options, retouch_photos
 
     check_output_options(args)
     if prompt is not None:  # a request with nothing to do in tone and colour is refused before any work

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..io.sample import write_sample
-from .cli import main as cli_main
+from . import main as cli_main
 
 OUTPUT = Path("demo-output")
 

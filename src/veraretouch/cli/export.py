@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import comma_choices
+
 EXPORT_ONNX_EPILOG = """\
 examples:
   veraretouch export onnx --out onnx/
@@ -56,8 +58,6 @@ def _model_names() -> tuple[str, ...]:
 
 def add_export_commands(commands) -> argparse.ArgumentParser:
     """Register ``export onnx`` on the ``add_subparsers()`` object of the ``veraretouch`` parser."""
-    from .cli import _comma_choices
-
     export = commands.add_parser("export", help="export the models for other runtimes (ONNX for phones and edge)")
     formats = export.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
     onnx = formats.add_parser(
@@ -71,7 +71,7 @@ def add_export_commands(commands) -> argparse.ArgumentParser:
     onnx.add_argument("--fp16", action="store_true", help="also write half-precision-weight copies (*.fp16.onnx)")
     onnx.add_argument("--lut-size", type=_lut_sizes, default=[33, 65], metavar="N[,N]",
                       help="LUT baker sizes, comma separated (default 33,65)")
-    onnx.add_argument("--only", type=_comma_choices("model", _model_names), default=None, metavar="LIST",
+    onnx.add_argument("--only", type=comma_choices("model", _model_names), default=None, metavar="LIST",
                       help="export only these: renderer, slider_encoder, reference_encoder, compact_planner")
     onnx.add_argument("--overwrite", action="store_true", help="export into a folder that is not empty")
     onnx.set_defaults(run=run_export_onnx)

@@ -1,1 +1,0 @@
-"""User interfaces: the command line (and, later, the web app)."""
