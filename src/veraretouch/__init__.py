@@ -25,7 +25,7 @@ import os
 # docs/web.md). Passive waiting unless the user chose otherwise; it must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402 -- after the OpenMP setting, as every import
 
 _EXPORTS = {
     "Retoucher": "veraretouch.api",

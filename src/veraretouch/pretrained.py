@@ -1,9 +1,11 @@
 """`save_pretrained` / `from_pretrained` for our models: a folder with ``config.json`` and
-``model.safetensors``, as Hugging Face does, so weights load offline with no pickle."""
+``model.safetensors``, as Hugging Face does, so weights load offline with no pickle; and where
+a model's folder is (`model_folder`: in a training run, or shipped in ``veraretouch/weights/``)."""
 from __future__ import annotations
 
 import dataclasses
 import json
+from importlib import resources
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
@@ -12,6 +14,21 @@ from safetensors.torch import load_file, save_file
 from .errors import VeraRetouchError
 
 T = TypeVar("T", bound="PretrainedMixin")
+
+WEIGHTS = resources.files("veraretouch") / "weights"
+
+
+def shipped(name: str) -> Path:
+    """Folder of a shipped model (e.g. ``"renderer"``), with a clear error if missing."""
+    folder = Path(str(WEIGHTS / name))
+    if not (folder / "model.safetensors").is_file():
+        raise VeraRetouchError(f"shipped weights {name!r} are missing from {folder}; reinstall veraretouch")
+    return folder
+
+
+def model_folder(run: str | Path | None, name: str) -> Path:
+    """The folder of model ``name`` in the training run ``run``, or the shipped one where ``run`` is None."""
+    return Path(run) / name if run is not None else shipped(name)
 
 
 class PretrainedMixin:

@@ -89,7 +89,7 @@ def _write_graph(graph: Graph, folder: Path, fp16: bool) -> list[dict]:
     """Export ``graph`` to ``folder/<name>.onnx`` (and ``.fp16.onnx``), check it, return manifest entries."""
     import onnx
 
-    from .. import __version__
+    from ..version import __version__
 
     path = folder / f"{graph.name}.onnx"
     with warnings.catch_warnings():  # tracer and exporter warnings: the check below is what counts
@@ -162,7 +162,7 @@ def export_onnx(out_dir: str | Path, models: str | Path | None = None, fp16: boo
     onnx = require_onnx()
     import onnxruntime
 
-    from .. import __version__
+    from ..version import __version__
 
     out_dir = Path(out_dir)
     _check_free(out_dir, overwrite)

@@ -82,8 +82,11 @@ class PlanningPipeline:
 
     def __init__(self, planner: str = "compact", models: str | Path | None = None,
                  checkpoint: str | Path | None = None) -> None:
+        from ..encoders import SliderEncoder
         from ..errors import VeraRetouchError
-        from ..weights import load_models
+        from ..pretrained import model_folder
+        from ..renderer import RetouchRenderer
+        from .compact import CompactPlanner
 
         if planner not in PLANNERS:
             raise VeraRetouchError(f"unknown planner {planner!r}; choose from {', '.join(PLANNERS)}")
@@ -91,10 +94,11 @@ class PlanningPipeline:
         self.looks = None
         self._understood: dict = {}
         renderer_folder = models if models is not None and (Path(models) / "renderer").is_dir() else None
-        self.renderer, self.slider_encoder = load_models(renderer_folder, "renderer", "slider_encoder")
+        self.renderer = RetouchRenderer.from_pretrained(model_folder(renderer_folder, "renderer"))
+        self.slider_encoder = SliderEncoder.from_pretrained(model_folder(renderer_folder, "slider_encoder"))
         self.embedder = None
         if planner == "compact":
-            self.planner = load_models(models, "compact_planner")[0]
+            self.planner = CompactPlanner.from_pretrained(model_folder(models, "compact_planner"))
             from .text import default_embedder
 
             self.embedder = default_embedder()

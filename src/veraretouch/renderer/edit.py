@@ -85,7 +85,7 @@ def refine_latents(renderer: RetouchRenderer, before: torch.Tensor, after: torch
     """Latents ``(B, 3d)`` that make ``renderer(before)`` match ``after`` (aligned ``(B, 3, H, W)``
     pairs of one size), found by L-BFGS from ``latents`` on sampled pixel pairs, with the
     Charbonnier loss of slider fitting plus ``prior_weight * mean((z - latents)^2)``."""
-    from ..fitting import _charbonnier, intra_op_threads, sample_pairs
+    from ..fitting import charbonnier, intra_op_threads, sample_pairs
 
     source, target = sample_pairs(before.float(), after.float(), sample_pixels)
     colors = source.flatten(2).transpose(1, 2)
@@ -98,7 +98,7 @@ def refine_latents(renderer: RetouchRenderer, before: torch.Tensor, after: torch
 
     def closure() -> torch.Tensor:
         rendered = renderer.render_colors(colors, fitted, base=base)
-        loss = (_charbonnier(rendered[:, None], wanted[:, None]).sum()
+        loss = (charbonnier(rendered[:, None], wanted[:, None]).sum()
                 + prior_weight * (fitted - start).square().mean(dim=1).sum())
         optimiser.zero_grad(set_to_none=True)
         loss.backward()

@@ -37,13 +37,13 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .apply import bake_plan_lut
-from .errors import VeraRetouchError
-from .lut import apply_lut
-from .operators import render
-from .operators.finishing import finish
-from .operators.colorspace import LUMINANCE_WEIGHTS, srgb_to_linear_rgb
-from .parameters import (
+from ..apply import bake_plan_lut
+from ..errors import VeraRetouchError
+from ..lut import apply_lut
+from ..operators import render
+from ..operators.colorspace import LUMINANCE_WEIGHTS, srgb_to_linear_rgb
+from ..operators.finishing import finish
+from ..parameters import (
     CURVE_CHANNELS,
     CURVE_SAMPLES,
     CURVES_SLICE,
@@ -53,7 +53,7 @@ from .parameters import (
     default_params,
     param_index,
 )
-from .plan import Plan
+from ..plan import Plan
 
 DEFAULT_STEPS = 200
 """Render evaluations (forward + backward) allowed; L-BFGS stops earlier once converged."""
@@ -258,8 +258,9 @@ def intra_op_threads(count: int):
         torch.set_num_threads(previous)
 
 
-def _charbonnier(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-pair mean of ``sqrt(r^2 + eps^2) - eps`` over channels and pixels: shape ``(B,)``."""
+def charbonnier(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-pair mean of ``sqrt(r^2 + eps^2) - eps`` over channels and pixels: shape ``(B,)``. The fitting
+    loss, public because the renderer's latent refinement (`renderer.edit.refine_latents`) uses it too."""
     residual = prediction - target
     return (torch.sqrt(residual.square() + CHARBONNIER_EPSILON ** 2) - CHARBONNIER_EPSILON).mean(dim=(1, 2, 3))
 
@@ -331,7 +332,7 @@ def fit_plan(
     ``progress(evaluation, loss)`` is called after each. ``initial_sliders`` ``(B or 1, 38)`` starts
     the sliders there instead of at zero (a good guess, e.g. a known edit's inverse, saves
     evaluations). With ``spatial`` the post-crop vignette and clarity are fitted afterwards on the
-    whole (downsized) images (`veraretouch.fitting_spatial`). ``free_sliders`` ``(B or 1, 38)`` (1 = fitted, 0 = held at zero) limits the fit to
+    whole (downsized) images (`veraretouch.fitting.spatial`). ``free_sliders`` ``(B or 1, 38)`` (1 = fitted, 0 = held at zero) limits the fit to
     some sliders, e.g. the aspects a known degradation touched. The loop runs on one thread: its tensors
     are small, and on a busy 2-core machine a second intra-op thread made it ten times slower.
     """
@@ -349,7 +350,7 @@ def fit_plan(
     def closure() -> torch.Tensor:
         params, prior = model()
         fitted = render(source, params.float(), compute_dtype=torch.float32)
-        loss = (_charbonnier(fitted, target) + PRIOR_WEIGHT * prior).sum()
+        loss = (charbonnier(fitted, target) + PRIOR_WEIGHT * prior).sum()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         history.append(loss.item() / before.shape[0])
@@ -362,7 +363,7 @@ def fit_plan(
         with torch.no_grad():
             fitted = model()[0]
         if spatial:
-            from .fitting_spatial import fit_spatial
+            from .spatial import fit_spatial
 
             fitted = fit_spatial(before, after, fitted)
         plans = [_export(vector) for vector in fitted]

@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .operators import render
-from .operators.finishing import finish
-from .parameters import SPECS, param_index
+from ..operators import render
+from ..operators.finishing import finish
+from ..parameters import SPECS, param_index
 
 FIT_SIDE = 256
 SPATIAL_CONTROLS = ("PostCropVignetteAmount", "PostCropVignetteMidpoint", "Clarity2012")
