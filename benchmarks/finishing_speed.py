@@ -28,7 +28,7 @@ import torch
 from param_speed import make_source  # benchmarks/ is on sys.path when run as a script
 
 from veraretouch import Plan
-from veraretouch.apply import apply_plan, bake_plan_lut
+from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.cli import main as cli_main
 from veraretouch.io.images import read_image
 from veraretouch.parameters import FINISHING_NAMES

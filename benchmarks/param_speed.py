@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 
 from veraretouch import Plan
-from veraretouch.apply import _bake_cached, apply_plan, bake_plan_lut
+from veraretouch.lut.photo import _bake_cached, apply_plan, bake_plan_lut
 from veraretouch.cli import main as cli_main
 from veraretouch.io.images import read_image, write_image
 from veraretouch.lut import apply_lut

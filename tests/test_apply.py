@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from veraretouch import Plan, PlanError
-from veraretouch.apply import apply_plan, bake_plan_lut
+from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.formats import read_plan, write_cube
 from veraretouch.io.images import Photo
 from veraretouch.operators import render

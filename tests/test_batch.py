@@ -169,7 +169,7 @@ def test_param_batch_writes_the_same_bytes_as_one_photo_at_a_time(sample_rgb, tm
 
 def test_a_stored_plan_lut_is_the_baked_one_and_follows_the_plan(tmp_path, monkeypatch):
     from veraretouch import Plan
-    from veraretouch.apply import _bake_cached, _plan_lut, bake_plan_lut
+    from veraretouch.lut.photo import _bake_cached, _plan_lut, bake_plan_lut
     from veraretouch.lut.store import lut_path
 
     monkeypatch.setenv("VERARETOUCH_LUT_CACHE", str(tmp_path / "luts"))

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veraretouch import Plan, PlanError
-from veraretouch.apply import apply_plan
+from veraretouch.lut.photo import apply_plan
 from veraretouch.formats.xmp import plan_from_xmp, plan_to_xmp
 from veraretouch.io.images import Photo
 from veraretouch.lut.finishing import finish_pixels

@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("parameters", "plan", "formats"),
     # the differentiable operators, then the LUT path and slider fitting on top of them
     ("operators",),
-    ("lut", "apply"),
+    ("lut",),
     ("fitting",),
     # neural models
     ("pretrained",),

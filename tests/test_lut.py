@@ -337,3 +337,11 @@ def test_partially_overlapping_out_is_refused():
     buffer = np.zeros((5, 4, 3), np.uint8)
     with pytest.raises(ValueError, match="overlaps"):
         apply_lut(buffer[:4], identity_lut(5), out=buffer[1:])
+
+
+def test_the_lut_store_fingerprints_files_that_exist():
+    """Stored LUTs are keyed by a hash of the baking code: a moved module must be renamed there too."""
+    from veraretouch.lut.store import BAKING_SOURCES, PACKAGE, code_fingerprint
+
+    assert all((PACKAGE / name).exists() for name in BAKING_SOURCES)
+    assert len(code_fingerprint()) == 64

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Mapping, Protocol
 
 import numpy as np
 
-from .apply import DEFAULT_LUT_SIZE, apply_plan, bake_plan_lut
+from .lut.photo import DEFAULT_LUT_SIZE, apply_plan, bake_plan_lut
 from .errors import VeraRetouchError
 from .io.images import DEFAULT_MAX_PIXELS, Photo, proxy_photo, read_image, write_image
 from .plan import Plan

@@ -46,7 +46,7 @@ def add_param_command(commands) -> None:
 def run_param(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..apply import bake_plan_lut
+    from ..lut.photo import bake_plan_lut
     from ..api import PlanEdit, spatial_note
 
     plan = load_plan(args)

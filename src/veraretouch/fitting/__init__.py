@@ -37,7 +37,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..apply import bake_plan_lut
+from ..lut.photo import bake_plan_lut
 from ..errors import VeraRetouchError
 from ..lut import apply_lut
 from ..operators import render

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..apply import apply_lut_to_photo
+from ..lut.photo import apply_lut_to_photo
 from ..io.images import Photo
 from ..lut.bake import lattice_rgb
 from ..parameters import GROUPS

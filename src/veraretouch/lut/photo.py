@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .io.images import NEUTRAL_SPREAD, Photo
-from .lut.kernel import apply_lut
-from .lut.store import load_lut, lut_path, save_lut
-from .parameters import FINISHING
-from .plan import Plan
+from ..io.images import NEUTRAL_SPREAD, Photo
+from ..parameters import FINISHING
+from ..plan import Plan
+from .kernel import apply_lut
+from .store import load_lut, lut_path, save_lut
 
 if TYPE_CHECKING:
     import torch
@@ -49,8 +49,8 @@ def _bake_cached(key: bytes, size: int) -> np.ndarray:
     On the shared 2-core machine one thread also baked faster (0.15-0.33 s against 2.4-2.7 s)."""
     import torch
 
-    from .lut.bake import bake_lut
-    from .operators import render
+    from .bake import bake_lut
+    from ..operators import render
 
     params = torch.from_numpy(np.frombuffer(key, dtype=np.float64).copy()).reshape(1, -1)
     threads = torch.get_num_threads()
@@ -81,7 +81,7 @@ def bake_plan_lut(plan: Plan | torch.Tensor, size: int = DEFAULT_LUT_SIZE) -> np
 def _pointwise_key(plan: Plan | torch.Tensor) -> bytes:
     import torch
 
-    from .operators.finishing import pointwise_params
+    from ..operators.finishing import pointwise_params
 
     return pointwise_params(plan_params(plan)).detach().to(torch.float64).contiguous().numpy().tobytes()
 
@@ -153,15 +153,15 @@ def apply_plan(image: Photo | torch.Tensor, plan: Plan | torch.Tensor, lut_size:
         return apply_lut_to_photo(image, bake_plan_lut(plan, lut_size), in_place)  # no torch on a stored LUT
     import torch
 
-    from .operators import render
-    from .operators.finishing import finish, has_finishing
+    from ..operators import render
+    from ..operators.finishing import finish, has_finishing
 
     params = plan_params(plan)
     if isinstance(image, Photo):
         result = apply_lut_to_photo(image, bake_plan_lut(params, lut_size), in_place)
         if not has_finishing(params):
             return result
-        from .lut.finishing import finish_pixels  # numba kernels: compiled on first use
+        from .finishing import finish_pixels  # numba kernels: compiled on first use
 
         pixels = result.pixels if result.pixels.shape[-1] == 3 else np.repeat(result.pixels, 3, axis=-1)
         return result.with_pixels(finish_pixels(pixels, params, seed, out=pixels))
