@@ -31,7 +31,7 @@ from veraretouch import Plan
 from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.cli import main as cli_main
 from veraretouch.io.images import read_image
-from veraretouch.parameters import FINISHING_NAMES
+from veraretouch.plan.parameters import FINISHING_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = ROOT.parent / "shared" / "presets" / "Presets" / "Decade" / "Y2K Digicam.xmp"

@@ -36,7 +36,7 @@ from veraretouch import Plan
 from veraretouch.errors import PlanError
 from veraretouch.fitting import DEFAULT_SAMPLE_PIXELS, DEFAULT_STEPS, fit_plan, rendered_psnr
 from veraretouch.operators import render
-from veraretouch.parameters import HSL_BANDS, SLIDERS, default_params, param_index
+from veraretouch.plan.parameters import HSL_BANDS, SLIDERS, default_params, param_index
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from planner import suite_section  # noqa: E402
 
 from veraretouch.encoders.slider import params_from_features  # noqa: E402
-from veraretouch.parameters import GROUPS, restrict_to_groups  # noqa: E402
+from veraretouch.plan.parameters import GROUPS, restrict_to_groups  # noqa: E402
 from veraretouch.planner.base import MODES  # noqa: E402
 from veraretouch.planner.pipeline import PlanningPipeline  # noqa: E402
 from veraretouch.training.planner import PlannerTrainingConfig, psnr_of_colors, train_planner  # noqa: E402

@@ -23,7 +23,7 @@ from veraretouch.data.plans import is_held_out, preset_plans, sample_paper_plans
 from veraretouch.evaluation import psnr
 from veraretouch.lut import apply_lut
 from veraretouch.operators import render
-from veraretouch.parameters import GROUPS, restrict_to_groups
+from veraretouch.plan.parameters import GROUPS, restrict_to_groups
 from veraretouch.weights import load_models
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from skimage import data
 
 from veraretouch.operators import render
-from veraretouch.parameters import SLIDERS, default_params, param_index
+from veraretouch.plan.parameters import SLIDERS, default_params, param_index
 
 THUMB = 112
 COLUMNS = 4

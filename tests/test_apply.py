@@ -13,7 +13,7 @@ from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.formats import read_plan, write_cube
 from veraretouch.io.images import Photo
 from veraretouch.operators import render
-from veraretouch.parameters import FINISHING_NAMES
+from veraretouch.plan.parameters import FINISHING_NAMES
 
 SMOOTH_PLANS = {
     "gentle": Plan({"Exposure2012": 0.3, "Contrast2012": 20, "Shadows2012": 20, "Highlights2012": -20,

@@ -9,7 +9,7 @@ from torch import nn
 from torch.distributions import Categorical, Normal
 
 from veraretouch.encoders.slider import SliderEncoder, SliderEncoderConfig
-from veraretouch.parameters import default_params, param_index
+from veraretouch.plan.parameters import default_params, param_index
 from veraretouch.planner.compact import PLAN_FEATURES, CompactPlanner, CompactPlannerConfig
 from veraretouch.planner.features import FEATURE_SIZE
 from veraretouch.renderer import RendererConfig, RetouchRenderer

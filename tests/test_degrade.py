@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from veraretouch.data.degrade import KINDS, sample_degradations
-from veraretouch.parameters import GROUPS, PARAM_GROUP_IDS, SLIDERS
+from veraretouch.plan.parameters import GROUPS, PARAM_GROUP_IDS, SLIDERS
 from veraretouch.plan import Plan
 
 

@@ -17,7 +17,7 @@ from veraretouch.operators import render
 from veraretouch.operators.color import BAND_SRGB
 from veraretouch.operators.colorspace import srgb_to_oklab
 from veraretouch.operators.finishing import finish, luma
-from veraretouch.parameters import HSL_BANDS
+from veraretouch.plan.parameters import HSL_BANDS
 
 
 def scene(height: int = 240, width: int = 360, seed: int = 0) -> np.ndarray:
@@ -184,7 +184,7 @@ def test_finishing_is_differentiable_in_amounts_and_image():
     finish(image, params).square().mean().backward()
     assert torch.isfinite(params.grad).all() and torch.isfinite(image.grad).all()
     for name in ("Clarity2012", "Texture", "Dehaze", "Sharpness", "GrainAmount", "PostCropVignetteAmount"):
-        from veraretouch.parameters import param_index
+        from veraretouch.plan.parameters import param_index
         assert params.grad[0, param_index(name)] != 0, name
 
 

@@ -184,7 +184,7 @@ def test_a_good_initial_guess_needs_fewer_evaluations(sample_rgb):
 
     from veraretouch.fitting import fit_plan
     from veraretouch.operators import render
-    from veraretouch.parameters import N_SLIDERS
+    from veraretouch.plan.parameters import N_SLIDERS
     from veraretouch.plan import Plan
 
     image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
@@ -200,7 +200,7 @@ def test_held_sliders_stay_at_zero(sample_rgb):
 
     from veraretouch.fitting import fit_plan
     from veraretouch.operators import render
-    from veraretouch.parameters import N_SLIDERS, param_index
+    from veraretouch.plan.parameters import N_SLIDERS, param_index
     from veraretouch.plan import Plan
 
     image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255

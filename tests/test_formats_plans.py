@@ -14,7 +14,7 @@ from veraretouch.errors import ImageWriteError, PlanError
 from veraretouch.formats import read_plan, write_plan
 from veraretouch.formats.jsonplan import plan_from_json, plan_from_param_file, plan_to_json, plan_to_param_file
 from veraretouch.formats.xmp import format_value, plan_from_xmp, plan_to_xmp
-from veraretouch.parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS
+from veraretouch.plan.parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS
 from veraretouch.plan import Plan
 
 PRESETS = Path(__file__).resolve().parents[1].parent / "shared" / "presets"

@@ -22,7 +22,7 @@ from veraretouch.operators import render
 from veraretouch.operators.color import (
     BAND_CENTRES_DEG, band_blend, band_weights, oklch_radians_to_wheel_hue, wheel_hue_to_oklch_radians,
 )
-from veraretouch.parameters import (
+from veraretouch.plan.parameters import (
     CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GROUPS, HSL_BANDS, N_SLIDERS, SCALARS, SLIDERS, default_params,
     param_index,
 )
@@ -577,7 +577,7 @@ def test_planner_training_writes_its_outputs_and_resumes(cached, tmp_path):
 
 
 def test_imperceptible_moves_are_pruned_and_visible_ones_kept():
-    from veraretouch.parameters import CURVES_SLICE, default_params, param_index
+    from veraretouch.plan.parameters import CURVES_SLICE, default_params, param_index
     from veraretouch.planner.pipeline import prune_imperceptible
 
     params = default_params(1)
@@ -759,7 +759,7 @@ def test_shrinkage_acts_on_auto_plans_only_and_needs_the_confidence_head():
 
 
 def test_training_with_confidence_calibrates_the_shrinkage_on_validation(cached, tmp_path):
-    from veraretouch.parameters import GROUPS as ASPECTS
+    from veraretouch.plan.parameters import GROUPS as ASPECTS
     from veraretouch.training.planner import PlannerTrainer, PlannerTrainingConfig
     from veraretouch.weights import load_models
 

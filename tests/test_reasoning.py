@@ -39,7 +39,7 @@ from veraretouch.formats import read_plan
 from veraretouch.formats.jsonplan import plan_from_json
 from veraretouch.operators import render
 from veraretouch.operators.colorspace import rgb_to_lab
-from veraretouch.parameters import HSL_BANDS, N_SLIDERS, SLIDERS
+from veraretouch.plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS
 from veraretouch.plan import Plan
 
 CORPUS_SIZE = 2000

@@ -7,7 +7,7 @@ import torch
 
 from veraretouch.encoders import SliderEncoder, group_features
 from veraretouch.lut import apply_lut
-from veraretouch.parameters import GROUPS, default_params, param_index, restrict_to_groups
+from veraretouch.plan.parameters import GROUPS, default_params, param_index, restrict_to_groups
 from veraretouch.plan import Plan
 from veraretouch.renderer import RendererConfig, RetouchRenderer
 from veraretouch.renderer.model import pixel_features

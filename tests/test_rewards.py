@@ -7,7 +7,7 @@ import torch
 from veraretouch.data.text.tags import format_reasoning
 from veraretouch.evaluation.aesthetic import AestheticCritic, AestheticCriticConfig
 from veraretouch.operators import render
-from veraretouch.parameters import default_params, param_index
+from veraretouch.plan.parameters import default_params, param_index
 from veraretouch.planner.vlm_tokens import RETOUCH_TOKENS, build_answer
 from veraretouch.training.rewards import (
     RewardWeights, aesthetic_reward, combine_rewards, format_checks, format_reward, format_rewards, similarity_reward,

@@ -15,7 +15,7 @@ from veraretouch.encoders.slider import flat_features
 from veraretouch.evaluation.aesthetic import AestheticCritic
 from veraretouch.cli import main
 from veraretouch.operators import render
-from veraretouch.parameters import default_params, param_index
+from veraretouch.plan.parameters import default_params, param_index
 from veraretouch.planner.base import MODES
 from veraretouch.planner.compact import CompactPlanner
 from veraretouch.planner.features import image_features

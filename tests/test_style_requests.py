@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from veraretouch.errors import VeraRetouchError
 from veraretouch.operators import render
 from veraretouch.operators.colorspace import rgb_to_lab
-from veraretouch.parameters import SPECS, default_params
+from veraretouch.plan.parameters import SPECS, default_params
 from veraretouch.reasoning.requests import (
     STRENGTH_WORDS, STRENGTHS, Intent, OutOfScopeRequest, check_in_scope, intent_moves, parse_request,
 )

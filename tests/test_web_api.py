@@ -23,7 +23,7 @@ from veraretouch import Plan  # noqa: E402
 from veraretouch.api import Retoucher  # noqa: E402
 from veraretouch.formats.cube import parse_cube  # noqa: E402
 from veraretouch.io.images import Photo, read_image  # noqa: E402
-from veraretouch.parameters import GROUPS, SCALARS, SPECS  # noqa: E402
+from veraretouch.plan.parameters import GROUPS, SCALARS, SPECS  # noqa: E402
 from veraretouch.web import Limits, create_app  # noqa: E402
 from veraretouch.web.safety import safe_label  # noqa: E402
 from veraretouch.web.sessions import Session, SessionStore  # noqa: E402

@@ -345,7 +345,7 @@ class Retoucher:
         import torch
 
         from .encoders.reference import check_pair_framing
-        from .parameters import GROUPS
+        from .plan.parameters import GROUPS
 
         _check_aspects(aspects)
         after = as_photo(after, self.max_pixels)
@@ -374,7 +374,7 @@ class Retoucher:
 
 
 def _check_aspects(aspects) -> None:
-    from .parameters import GROUPS
+    from .plan.parameters import GROUPS
 
     unknown = [a for a in aspects or () if a not in GROUPS]
     if unknown:

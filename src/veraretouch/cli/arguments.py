@@ -47,7 +47,7 @@ def comma_choices(noun: str, choices, allow_empty: bool = False):
 
 def aspect_names() -> tuple[str, ...]:
     """The aspects (the renderer's latent groups), imported only when an option is parsed."""
-    from ..parameters import GROUPS
+    from ..plan.parameters import GROUPS
 
     return GROUPS
 

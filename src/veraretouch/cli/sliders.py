@@ -11,7 +11,7 @@ def add_sliders_command(commands) -> None:
 
 
 def run_sliders(args: argparse.Namespace) -> int:
-    from ..parameters import SCALARS
+    from ..plan.parameters import SCALARS
 
     for spec in SCALARS:
         print(f"{spec.name:28s} {spec.group:15s} {spec.minimum:g}..{spec.maximum:g} {spec.unit:8s} {spec.description}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..parameters import SLIDERS
+from ..plan.parameters import SLIDERS
 from .samples import SPLITS, SUBSETS
 
 _TAG = re.compile(r"</?[a-z_]+>")

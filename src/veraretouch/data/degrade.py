@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..parameters import GLOBAL_COLOR, GROUPS, HSL_BANDS, LIGHTING, SLIDERS, SPECIFIC_COLOR, default_params, param_index
+from ..plan.parameters import GLOBAL_COLOR, GROUPS, HSL_BANDS, LIGHTING, SLIDERS, SPECIFIC_COLOR, default_params, param_index
 from .plans import PAPER_STDDEV
 
 JITTER = 0.3

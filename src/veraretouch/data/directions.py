@@ -14,7 +14,7 @@ import re
 
 import torch
 
-from ..parameters import default_params, param_index
+from ..plan.parameters import default_params, param_index
 
 DIRECTIONS: tuple[tuple[tuple[str, ...], dict[str, tuple[float, float]]], ...] = (
     (("lighten it", "raise the exposure", "more light overall", "a lighter image"), {"Exposure2012": (0.3, 0.9)}),

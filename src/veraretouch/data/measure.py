@@ -30,7 +30,7 @@ import torch
 
 from ..operators.color import BAND_CENTRES_DEG
 from ..operators.colorspace import chroma_and_hue, rgb_to_lab, srgb_to_oklab
-from ..parameters import HSL_BANDS
+from ..plan.parameters import HSL_BANDS
 
 SHADOW_CLIP = 2.0 / 255.0
 HIGHLIGHT_CLIP = 253.0 / 255.0

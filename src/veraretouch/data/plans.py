@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ..errors import PlanError
-from ..parameters import HSL_BANDS, N_SLIDERS, SLIDERS, default_params
+from ..plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS, default_params
 from ..plan import Plan
 
 PAPER_STDDEV = {

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from ..evaluation import psnr
 from ..operators import render
-from ..parameters import GLOBAL_COLOR, LIGHTING, N_SLIDERS, SLIDERS, param_index
+from ..plan.parameters import GLOBAL_COLOR, LIGHTING, N_SLIDERS, SLIDERS, param_index
 from ..plan import Plan
 from .camera import apply_camera_faults, fault_kinds, sample_camera_faults
 from .degrade import sample_degradations

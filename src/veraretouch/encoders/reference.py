@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import VeraRetouchError
-from ..parameters import GROUPS
+from ..plan.parameters import GROUPS
 from ..pretrained import PretrainedMixin
 from ..operators.colorspace import srgb_to_oklab
 from ..renderer.model import pixel_features

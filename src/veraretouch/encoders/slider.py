@@ -16,7 +16,7 @@ from torch import nn
 
 from ..operators.color import oklch_radians_to_wheel_hue, wheel_hue_to_oklch_radians
 from ..operators.colorspace import chroma_and_hue
-from ..parameters import (
+from ..plan.parameters import (
     CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GLOBAL_COLOR, GROUPS, HSL_BANDS, LIGHTING, SLIDERS, SPECIFIC_COLOR,
     SPECS, control, curve_samples, default_params, param_index,
 )

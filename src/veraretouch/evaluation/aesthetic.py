@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..parameters import HSL_BANDS
+from ..plan.parameters import HSL_BANDS
 from ..planner.features import (
     AB_BINS, LIGHTNESS_BINS, LIGHTNESS_QUANTILES, RGB_BINS, feature_slices, image_features,
 )

@@ -161,7 +161,7 @@ def renderer_graphs(renderer: nn.Module, lut_sizes=LUT_SIZES) -> list[Graph]:
 def slider_encoder_graph(encoder: nn.Module) -> Graph:
     """The SliderEncoder on plan parameters, its plan -> feature step included."""
     from ..encoders.slider import FEATURE_SIZES, params_from_features
-    from ..parameters import N_PARAMS
+    from ..plan.parameters import N_PARAMS
 
     generator = torch.Generator().manual_seed(1)
     features = sum(FEATURE_SIZES.values())
@@ -215,7 +215,7 @@ def reference_encoder_graphs(encoder: nn.Module) -> list[Graph]:
 def compact_planner_graph(planner: nn.Module) -> Graph:
     """The compact planner on image features, with projection and pruning of the plan."""
     from ..encoders.slider import FEATURE_SIZES
-    from ..parameters import N_PARAMS
+    from ..plan.parameters import N_PARAMS
     from ..planner.base import MODES
     from ..planner.features import FEATURE_SIDE, image_features
 

@@ -43,7 +43,7 @@ from ..lut import apply_lut
 from ..operators import render
 from ..operators.colorspace import LUMINANCE_WEIGHTS, srgb_to_linear_rgb
 from ..operators.finishing import finish
-from ..parameters import (
+from ..plan.parameters import (
     CURVE_CHANNELS,
     CURVE_SAMPLES,
     CURVES_SLICE,

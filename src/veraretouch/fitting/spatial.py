@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from ..operators import render
 from ..operators.finishing import finish
-from ..parameters import SPECS, param_index
+from ..plan.parameters import SPECS, param_index
 
 FIT_SIDE = 256
 SPATIAL_CONTROLS = ("PostCropVignetteAmount", "PostCropVignetteMidpoint", "Clarity2012")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from ..parameters import SPECS
+from ..plan.parameters import SPECS
 
 
 def without_defaults(values: Mapping[str, float]) -> dict[str, float]:

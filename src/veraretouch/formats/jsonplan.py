@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import PlanError
-from ..parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS, param_index
+from ..plan.parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS, param_index
 from ..plan import Plan
 from ._common import is_identity_curve, without_defaults
 

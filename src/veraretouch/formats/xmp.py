@@ -40,7 +40,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from ..errors import PlanError
-from ..parameters import CURVE_CHANNELS, SCALARS, SPECS
+from ..plan.parameters import CURVE_CHANNELS, SCALARS, SPECS
 from ..plan import Plan
 from ._common import is_identity_curve, without_defaults
 

@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from ..operators import finishing as ops
 from ..operators.colorspace import LUMINANCE_WEIGHTS
-from ..parameters import control
+from ..plan.parameters import control
 from .kernel import _TASKS_PER_THREAD, _thread_count
 
 VIGNETTE_TABLE_SIZE = 8192

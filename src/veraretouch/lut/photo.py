@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..io.images import NEUTRAL_SPREAD, Photo
-from ..parameters import FINISHING
+from ..plan.parameters import FINISHING
 from ..plan import Plan
 from .kernel import apply_lut
 from .store import load_lut, lut_path, save_lut

@@ -23,7 +23,7 @@ from ..errors import VeraRetouchError
 from ..io.atomic import atomic_write_bytes
 
 PACKAGE = Path(__file__).resolve().parents[1]
-BAKING_SOURCES = ("operators", "parameters.py", "plan.py", "lut/photo.py", "lut/bake.py", "lut/store.py")
+BAKING_SOURCES = ("operators", "plan", "lut/photo.py", "lut/bake.py", "lut/store.py")
 """What a baked plan LUT depends on, relative to the package folder (folders: every .py in them)."""
 
 

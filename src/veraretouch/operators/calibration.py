@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..parameters import control
+from ..plan.parameters import control
 from .colorspace import LUMINANCE_WEIGHTS, linear_rgb_to_oklab, oklab_to_linear_rgb
 from .shapes import rise
 

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from ..parameters import HSL_BANDS, control
+from ..plan.parameters import HSL_BANDS, control
 from .colorspace import chroma_and_hue, oklch_hue_degrees_of_srgb
 from .shapes import interp_periodic, rise
 

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..parameters import FINISHING, FINISHING_SLICE, control, default_params
+from ..plan.parameters import FINISHING, FINISHING_SLICE, control, default_params
 from .colorspace import LUMINANCE_WEIGHTS
 from .shapes import rise
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from ..parameters import control, curve_samples
+from ..plan.parameters import control, curve_samples
 from .calibration import raw_white_balance_shift, raw_white_balance_table
 from .colorspace import LUMINANCE_WEIGHTS
 from .shapes import bump, bump_height, rise

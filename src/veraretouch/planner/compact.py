@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..encoders.slider import FEATURE_SIZES, SliderEncoder, params_from_features
-from ..parameters import GROUPS
+from ..plan.parameters import GROUPS
 from ..pretrained import PretrainedMixin
 from .base import MODES, PlannerOutput, check_mode
 from .features import FEATURE_GROUPS, FEATURE_SIZE, feature_slices, image_features

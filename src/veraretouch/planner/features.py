@@ -35,7 +35,7 @@ from ..evaluation.metrics import soft_channel_histograms
 from ..operators.color import band_weights
 from ..operators.colorspace import chroma_and_hue, srgb_to_oklab
 from ..operators.statistics import exposure_key, illuminant_estimates
-from ..parameters import HSL_BANDS
+from ..plan.parameters import HSL_BANDS
 
 FEATURE_SIDE = 96
 RGB_BINS = 24

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ..encoders.slider import GRADE_ZONES
-from ..parameters import (
+from ..plan.parameters import (
     CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GROUPS, SCALARS, default_params, param_index, restrict_to_groups,
 )
 from ..plan import Plan

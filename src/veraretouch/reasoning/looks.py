@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from ..errors import VeraRetouchError
-from ..parameters import GRADING, MONOCHROME_INDEX, default_params, param_index
+from ..plan.parameters import GRADING, MONOCHROME_INDEX, default_params, param_index
 from ..plan import Plan
 
 LIBRARY_FORMAT = "veraretouch.looks"
@@ -259,7 +259,7 @@ class LookLibrary:
 def scaled_plan(plan: Plan, factor: float) -> torch.Tensor:
     """``(P,)`` parameters a fraction ``factor`` of the way from the identity to ``plan`` (clamped to
     the ranges); grading hues and the monochrome switch are kept as the look sets them."""
-    from ..parameters import SCALARS
+    from ..plan.parameters import SCALARS
 
     identity = default_params()
     target = plan.to_tensor()

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import VeraRetouchError
-from ..parameters import HSL_BANDS
+from ..plan.parameters import HSL_BANDS
 
 STRENGTHS = {"small": 0.45, "medium": 1.0, "large": 1.7, "very large": 2.3}
 """Strength factors the moves of `MOVES` are multiplied by: "slightly warmer" moves 0.45 x what

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import VeraRetouchError
-from ..parameters import SPECS, default_params, param_index
+from ..plan.parameters import SPECS, default_params, param_index
 from .looks import LOOK_STRENGTHS, LookLibrary, LookMatch, distinctive_words, scaled_plan
 from .requests import Intent, check_in_scope, intent_moves, strength_of
 

@@ -12,7 +12,7 @@ import torch
 from ..lut.photo import apply_lut_to_photo
 from ..io.images import Photo
 from ..lut.bake import lattice_rgb
-from ..parameters import GROUPS
+from ..plan.parameters import GROUPS
 from .model import RetouchRenderer
 
 FIT_LATTICE = 17

@@ -26,7 +26,7 @@ from torch import nn
 
 from ..lut.bake import lattice_rgb
 from ..operators.colorspace import chroma_and_hue
-from ..parameters import GROUPS
+from ..plan.parameters import GROUPS
 from ..pretrained import PretrainedMixin
 
 

@@ -37,7 +37,7 @@ from ..data.samples import crop_image, split_of
 from ..data.shards import load_photo
 from ..evaluation.aesthetic import CRITIC_FEATURES, AestheticCritic, AestheticCriticConfig, colors_as_image, critic_features
 from ..operators import render
-from ..parameters import default_params, param_index
+from ..plan.parameters import default_params, param_index
 from ..planner.features import FEATURE_SIDE
 
 MILD_SHARE = 0.35

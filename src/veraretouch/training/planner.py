@@ -31,7 +31,7 @@ from ..data.loader import RetouchDataset
 from ..encoders.slider import SliderEncoder, flat_features, params_from_features
 from ..evaluation import psnr
 from ..planner.base import MODES
-from ..parameters import GROUPS
+from ..plan.parameters import GROUPS
 from ..planner.compact import (
     CompactPlanner, CompactPlannerConfig, aspect_confidence_factors, aspect_energy, expand_to_plan,
 )

@@ -28,7 +28,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from ..encoders.slider import FEATURE_SIZES, SliderEncoder, params_from_features
-from ..parameters import CURVE_SAMPLES, GLOBAL_COLOR, GROUPS, LIGHTING
+from ..plan.parameters import CURVE_SAMPLES, GLOBAL_COLOR, GROUPS, LIGHTING
 from ..planner.base import MODES
 from ..planner.compact import PLAN_FEATURES, CompactPlanner
 from ..renderer import RetouchRenderer

@@ -21,7 +21,7 @@ from ..data.colors import photo_color_pool, photo_paths, sample_colors
 from ..data.plans import PlanMixture, is_held_out, preset_plans, sample_paper_plans
 from ..encoders import SliderEncoder, SliderEncoderConfig
 from ..operators import render
-from ..parameters import GROUPS, restrict_to_groups
+from ..plan.parameters import GROUPS, restrict_to_groups
 from ..renderer import RendererConfig, RetouchRenderer
 from .loop import ResumableTrainer, ScheduleConfig, colors_as_images, mean_psnr
 

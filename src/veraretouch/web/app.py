@@ -42,7 +42,7 @@ from ..formats import plan_from_bytes
 from ..formats._common import without_defaults
 from ..io.decode import decode_footprint
 from ..io.images import proxy_photo, read_image_bytes
-from ..parameters import GROUPS, SCALARS, SLIDERS
+from ..plan.parameters import GROUPS, SCALARS, SLIDERS
 from ..plan import Plan
 from .rendering import DOWNLOADS, PREVIEW_SIDE, download, jpeg_bytes, preview_jpeg
 from .safety import SECURITY_HEADERS, Limits, RequestGuard, safe_label

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
+from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
 from .facts import Claim, hue_direction
 from .lexicon import (
     _BAND_OF,

@@ -8,7 +8,7 @@ import random
 import re
 
 from ...formats.jsonplan import plan_to_param_file
-from ...parameters import HSL_BANDS, SPECIFIC_COLOR
+from ...plan.parameters import HSL_BANDS, SPECIFIC_COLOR
 from ...plan import Plan
 from .phrasing import _action_clause, _and_list, _capitalise, _join, _notable_moves
 from .tags import ASPECTS

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ...parameters import LIGHTING, SLIDERS, SPECIFIC_COLOR
+from ...plan.parameters import LIGHTING, SLIDERS, SPECIFIC_COLOR
 from ...plan import Plan
 from .facts import (
     EXPOSURE_MAGNITUDE_EDGES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 
-from ...parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
+from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
 from ...plan import Plan
 from ..measure import band_key
 from .facts import (

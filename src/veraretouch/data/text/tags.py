@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ...parameters import GROUPS
+from ...plan.parameters import GROUPS
 
 ASPECTS = GROUPS
 """The three aspects, in span order: lighting, global_color, specific_color."""

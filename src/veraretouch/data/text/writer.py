@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 
 from ...formats._common import is_identity_curve
-from ...parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
+from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
 from ...plan import Plan
 from .facts import (
     BRIGHTNESS_STEP,

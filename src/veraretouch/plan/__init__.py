@@ -2,7 +2,7 @@
 
 A plan is what a user edits and what every format (our JSON, the VeraRetouch param file,
 Lightroom XMP, `.cube` via baking) reads or writes. `Plan.to_tensor()` gives the flat parameter
-vector that the differentiable operators consume (layout in `veraretouch.parameters`).
+vector that the differentiable operators consume (layout in `veraretouch.plan.parameters`).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import PlanError
+from ..errors import PlanError
 from .parameters import (
     CURVE_CHANNELS,
     CURVE_SAMPLES,
@@ -96,7 +96,7 @@ def _check_curve(name: str, points: Iterable[Sequence[float]]) -> CurvePoints:
 class Plan:
     """A retouch plan: slider values (non-defaults), point curves, and what a reader could not model.
 
-    ``values`` maps ``crs:`` names (see `veraretouch.parameters.SCALARS`) to values in Lightroom
+    ``values`` maps ``crs:`` names (see `veraretouch.plan.parameters.SCALARS`) to values in Lightroom
     units; controls not listed are at their default. ``curves`` maps the four ``ToneCurvePV2012*``
     names to control points. ``unmodelled`` keeps fields a reader met but we do not render
     (Clarity, Grain, ...), so a user can see what was ignored.
@@ -227,34 +227,34 @@ class Plan:
     @classmethod
     def from_file(cls, path: str | Path) -> "Plan":
         """Read a plan from ``.json`` (ours or the VeraRetouch param file) or ``.xmp``."""
-        from .formats import read_plan
+        from ..formats import read_plan
 
         return read_plan(path)
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write ``.json`` or ``.xmp`` by extension (atomically; refuses to overwrite unless asked)."""
-        from .formats import write_plan
+        from ..formats import write_plan
 
         return write_plan(self, path, overwrite=overwrite)
 
     @classmethod
     def from_xmp(cls, text: str | bytes) -> "Plan":
-        from .formats.xmp import plan_from_xmp
+        from ..formats.xmp import plan_from_xmp
 
         return plan_from_xmp(text)
 
     def to_xmp(self) -> str:
-        from .formats.xmp import plan_to_xmp
+        from ..formats.xmp import plan_to_xmp
 
         return plan_to_xmp(self)
 
     @classmethod
     def from_json(cls, text: str | bytes | Mapping) -> "Plan":
-        from .formats.jsonplan import plan_from_json
+        from ..formats.jsonplan import plan_from_json
 
         return plan_from_json(text)
 
     def to_json(self) -> str:
-        from .formats.jsonplan import plan_to_json
+        from ..formats.jsonplan import plan_to_json
 
         return plan_to_json(self)
