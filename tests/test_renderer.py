@@ -7,8 +7,8 @@ import torch
 
 from veraretouch.encoders import SliderEncoder, group_features
 from veraretouch.lut import apply_lut
-from veraretouch.plan.parameters import GROUPS, default_params, param_index, restrict_to_groups
 from veraretouch.plan import Plan
+from veraretouch.plan.parameters import GROUPS, default_params, param_index, restrict_to_groups
 from veraretouch.renderer import RendererConfig, RetouchRenderer
 from veraretouch.renderer.model import pixel_features
 
@@ -118,6 +118,19 @@ def test_save_and_load_round_trip(tmp_path):
     params = Plan({"Exposure2012": 1.0}).to_tensor()[None]
     assert torch.equal(loaded_encoder(params), encoder(params))
     assert (tmp_path / "renderer" / "model.safetensors").exists()
+
+
+def test_saved_configs_name_the_version_and_unknown_keys_warn(tmp_path):
+    import json
+
+    import veraretouch
+
+    folder = SliderEncoder().save_pretrained(tmp_path / "encoder")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model"] == "SliderEncoder" and config["veraretouch_version"] == veraretouch.__version__
+    (folder / "config.json").write_text(json.dumps({**config, "future_option": 3}))
+    with pytest.warns(UserWarning, match="future_option"):
+        SliderEncoder.from_pretrained(folder)
 
 
 def test_loading_the_wrong_folder_is_a_clear_error(tmp_path):

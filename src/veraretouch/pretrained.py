@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -12,6 +13,7 @@ from typing import ClassVar, TypeVar
 from safetensors.torch import load_file, save_file
 
 from .errors import VeraRetouchError
+from .version import __version__
 
 T = TypeVar("T", bound="PretrainedMixin")
 
@@ -38,9 +40,10 @@ class PretrainedMixin:
     config: object
 
     def save_pretrained(self, folder: str | Path) -> Path:
+        """Write ``config.json`` (the model's name, the package version, the config) and the weights."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        config = {"model": type(self).__name__, **dataclasses.asdict(self.config)}
+        config = {"model": type(self).__name__, "veraretouch_version": __version__, **dataclasses.asdict(self.config)}
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         state = {name: tensor.detach().contiguous().cpu() for name, tensor in self.state_dict().items()}
         save_file(state, str(folder / "model.safetensors"))
@@ -48,6 +51,8 @@ class PretrainedMixin:
 
     @classmethod
     def from_pretrained(cls: type[T], folder: str | Path) -> T:
+        """Load a saved model; config keys this version does not know are ignored with a warning
+        (a newer or older veraretouch saved them: the model may not behave as it did there)."""
         folder = Path(folder)
         try:
             config = json.loads((folder / "config.json").read_text())
@@ -56,7 +61,12 @@ class PretrainedMixin:
             raise VeraRetouchError(f"{folder}: not a saved {cls.__name__} ({error})") from None
         if config.pop("model", cls.__name__) != cls.__name__:
             raise VeraRetouchError(f"{folder}: holds a different model than {cls.__name__}")
+        saved_by = config.pop("veraretouch_version", "an unknown version")
         fields = {field.name for field in dataclasses.fields(cls.config_class)}
+        unknown = sorted(set(config) - fields)
+        if unknown:
+            warnings.warn(f"{folder}: {cls.__name__} config keys {', '.join(unknown)} (saved by veraretouch "
+                          f"{saved_by}) are unknown to veraretouch {__version__} and ignored", stacklevel=2)
         model = cls(cls.config_class(**{key: value for key, value in config.items() if key in fields}))
         model.load_state_dict(state)
         return model.eval()
