@@ -26,7 +26,7 @@ import torch
 
 from veraretouch.export.graphs import GRAPHS
 from veraretouch.export.onnx import export_onnx
-from veraretouch.export.support import ort_session
+from veraretouch.onnx_support import ort_session
 from veraretouch.lut import apply_lut
 from veraretouch.planner.features import image_features
 from veraretouch.weights import MODEL_NAMES, load_models

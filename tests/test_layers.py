@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("lut",),
     ("fitting",),
     # neural models
-    ("pretrained",),
+    ("pretrained", "onnx_support"),
     ("renderer", "encoders"),
     # reading photos and words, planning
     ("reasoning",),

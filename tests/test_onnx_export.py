@@ -16,7 +16,7 @@ from veraretouch.encoders.slider import FEATURE_SIZES, params_from_features
 from veraretouch.errors import VeraRetouchError
 from veraretouch.export.graphs import reference_encoder_graphs
 from veraretouch.export.onnx import FP16_TOLERANCE, MANIFEST, TOLERANCE, export_onnx
-from veraretouch.export.support import OPSET, ort_session, sha256
+from veraretouch.onnx_support import OPSET, ort_session, sha256
 from veraretouch.cli import main
 from veraretouch.lut import apply_lut
 from veraretouch.planner.features import image_features

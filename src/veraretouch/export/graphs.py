@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import VeraRetouchError
-from .support import OPSET
+from ..onnx_support import OPSET
 
 LUT_SIZES = (33, 65)
 SRGB = [0.0, 1.0]

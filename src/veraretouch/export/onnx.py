@@ -35,7 +35,6 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,7 +44,9 @@ import torch
 from ..errors import VeraRetouchError
 from ..weights import MODEL_NAMES, load_models
 from .graphs import GRAPHS, LUT_SIZES, Graph
-from .support import FP16_MIN_ELEMENTS, OPSET, half_weights, ort_session, register_symbolics, require_onnx, sha256
+from ..onnx_support import (
+    FP16_MIN_ELEMENTS, OPSET, differences, export_graph, half_weights, ort_session, register_symbolics, require_onnx, sha256,
+)
 
 MAX_LUT_SIZE = 129
 """A baker stores 2 N^3 colours; past 129 the file passes 100 MB and no edit gains visibly."""
@@ -74,15 +75,9 @@ def _expected(graph: Graph) -> tuple[np.ndarray, ...]:
 
 
 def _differences(session, graph: Graph, expected: tuple[np.ndarray, ...]) -> list[dict]:
-    """ONNX Runtime against PyTorch on ``graph.check``: per output, the largest absolute difference and
-    the largest difference relative to ``max(1, |value|)`` (what `TOLERANCE` bounds)."""
-    feeds = {io["name"]: tensor.numpy() for io, tensor in zip(graph.inputs, graph.check)}
-    results = []
-    for got, want in zip(session.run(None, feeds), expected):
-        error = np.abs(got.astype(np.float64) - want)
-        results.append({"max_abs_diff": float(error.max()),
-                        "max_diff": float((error / np.maximum(1.0, np.abs(want))).max())})
-    return results
+    """ONNX Runtime against PyTorch on ``graph.check`` (what `TOLERANCE` bounds: see `differences`)."""
+    return differences(session, {io["name"]: tensor.numpy() for io, tensor in zip(graph.inputs, graph.check)},
+                       expected)
 
 
 def _write_graph(graph: Graph, folder: Path, fp16: bool) -> list[dict]:
@@ -92,11 +87,8 @@ def _write_graph(graph: Graph, folder: Path, fp16: bool) -> list[dict]:
     from ..version import __version__
 
     path = folder / f"{graph.name}.onnx"
-    with warnings.catch_warnings():  # tracer and exporter warnings: the check below is what counts
-        warnings.simplefilter("ignore")
-        torch.onnx.export(graph.module, graph.example, str(path), input_names=[io["name"] for io in graph.inputs],
-                          output_names=[io["name"] for io in graph.outputs], dynamic_axes=_dynamic_axes(graph),
-                          opset_version=OPSET, dynamo=False)
+    export_graph(graph.module, graph.example, path, [io["name"] for io in graph.inputs],
+                 [io["name"] for io in graph.outputs], _dynamic_axes(graph))  # the check below is what counts
     model = onnx.load(str(path))
     model.doc_string = graph.description
     onnx.helper.set_model_props(model, {"veraretouch_version": __version__, "graph": graph.name})

@@ -1,17 +1,20 @@
-"""What exporting to ONNX needs besides the graphs: translations of the ATen operators PyTorch's
-TorchScript exporter lacks (`register_symbolics`), fp16 weight storage (`half_weights`), ONNX
-Runtime sessions and file digests."""
+"""The one ONNX home, shared by the renderer's runtime baker (`renderer.onnx`) and the model export
+(`export/`): the opset, the export call (`export_graph`), ONNX Runtime sessions (`ort_session`),
+the parity check against PyTorch (`differences`), translations of the ATen operators PyTorch's
+TorchScript exporter lacks (`register_symbolics`), fp16 weight storage (`half_weights`) and file
+digests."""
 from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..errors import VeraRetouchError
+from .errors import VeraRetouchError
 
 OPSET = 17
 FP16_MIN_ELEMENTS = 1024
@@ -67,8 +70,19 @@ def require_onnx():
     return onnx
 
 
-def ort_session(path: str | Path, threads: int | None = None):
-    """An ONNX Runtime CPU session of ``path``; ``threads`` fixes the intra-op threads (default: ORT's)."""
+def export_graph(module: torch.nn.Module, example: tuple, path: str | Path, input_names: list[str],
+                 output_names: list[str], dynamic_axes: dict) -> Path:
+    """``module`` traced on ``example`` and written to ``path`` as ONNX at `OPSET` (TorchScript exporter)."""
+    with warnings.catch_warnings():  # tracer warnings, and the exporter announcing its own deprecation
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, example, str(path), input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes, opset_version=OPSET, dynamo=False)
+    return Path(path)
+
+
+def ort_session(model: str | Path | bytes, threads: int | None = None, spinning: bool = True):
+    """An ONNX Runtime CPU session of a file or model bytes; ``threads`` fixes the intra-op threads
+    (default: ORT's); ``spinning=False`` lets idle pool threads sleep instead of spinning."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -76,7 +90,21 @@ def ort_session(path: str | Path, threads: int | None = None):
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(model if isinstance(model, bytes) else str(model), options,
+                                        providers=["CPUExecutionProvider"])
+
+
+def differences(session, feeds: dict[str, np.ndarray], expected: tuple[np.ndarray, ...]) -> list[dict]:
+    """ONNX Runtime against PyTorch's ``expected`` outputs on ``feeds``: per output, the largest absolute
+    difference and the largest difference relative to ``max(1, |value|)``."""
+    results = []
+    for got, want in zip(session.run(None, feeds), expected):
+        error = np.abs(got.astype(np.float64) - want)
+        results.append({"max_abs_diff": float(error.max()),
+                        "max_diff": float((error / np.maximum(1.0, np.abs(want))).max())})
+    return results
 
 
 def half_weights(model, min_elements: int = FP16_MIN_ELEMENTS):
