@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import statistics
 import sys
@@ -48,6 +49,23 @@ FAULTS = {
 }
 """Degradation type -> the aspect, attribute and state an explanation should name."""
 _NUMBER = re.compile(r"\d")
+
+
+def strength(kind: str, options: str) -> float:
+    """How strong a degradation is, read from its ImageMagick options: stops for exposure, log2 of the
+    channel-gain ratio for casts, black lift plus white drop (%) for flat, saturation change (%)."""
+    numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", options)]
+    gains = dict(re.findall(r"-channel ([RGB]) -evaluate multiply ([\d.]+)", options))
+    gain = {c: float(gains.get(c, 1.0)) for c in "RGB"}
+    if kind in ("under", "over"):
+        return abs(math.log2(numbers[0]))
+    if kind in ("warm", "cool"):
+        return abs(math.log2(gain["R"] / gain["B"]))
+    if kind == "green":
+        return math.log2(gain["G"])
+    if kind == "flat":
+        return numbers[0] + 100 - numbers[1]
+    return abs(numbers[1] - 100)
 
 
 def stated_faults(text: str) -> set[tuple[str, str, str]]:
@@ -83,14 +101,22 @@ def summarise(rows: list[dict]) -> dict:
     for kind, fault in FAULTS.items():
         mine = [r for r in degraded if r["type"] == kind]
         if mine:
+            cut = statistics.median(strength(kind, r["options"]) for r in mine)
+            stronger = [r for r in mine if strength(kind, r["options"]) >= cut]
             per_type[kind] = {"named": sum(list(fault) in r["stated"] for r in mine) / len(mine),
+                              "named_stronger_half": sum(list(fault) in r["stated"] for r in stronger) / len(stronger),
+                              "stronger_half_from": round(cut, 3),
                               "found": sum(list(fault) in r["found"] for r in mine) / len(mine),
                               "claimed_on_undegraded": sum(list(fault) in r["stated"] for r in clean) / max(len(clean), 1),
                               "n": len(mine)}
     named = sum(list(FAULTS[r["type"]]) in r["stated"] for r in degraded) / max(len(degraded), 1)
     worst_false = max((v["claimed_on_undegraded"] for v in per_type.values()), default=0.0)
     any_false = sum(any(list(f) in r["stated"] for f in FAULTS.values()) for r in clean) / max(len(clean), 1)
+    clean_claims = [sum(list(f) in r["stated"] for f in FAULTS.values()) for r in clean]
     return {"named": round(named, 3),
+            "named_stronger_half": round(statistics.mean(v["named_stronger_half"] for v in per_type.values()), 3),
+            "mean_false_claims": round(statistics.mean(v["claimed_on_undegraded"] for v in per_type.values()), 3),
+            "fault_claims_per_undegraded_photo": round(statistics.mean(clean_claims), 3) if clean_claims else 0.0,
             "found_by_diagnosis": round(sum(list(FAULTS[r["type"]]) in r["found"] for r in degraded)
                                         / max(len(degraded), 1), 3),
             "false_claims_worst_kind": round(worst_false, 3), "undegraded_with_any_fault_claim": round(any_false, 3),

@@ -63,7 +63,7 @@ def test_overexposure_warm_light_and_lifted_blacks_are_each_named(photo):
     warm = diagnose(gains(photo, 1.12, 1.0, 0.82))
     cast, = [f for f in warm.findings if f.attribute == "temperature"]
     assert cast.state == "high" and cast.unit == "b*" and cast.size >= 3
-    assert faults(0.12 + 0.76 * photo) == {("contrast", "low")}
+    assert faults(0.15 + 0.7 * photo) == {("contrast", "low")}
     assert ("temperature", "low") not in faults(gains(photo, 1.12, 1.0, 0.82)), "direction of the cast"
 
 
@@ -86,7 +86,7 @@ def test_a_cast_is_claimed_only_when_the_estimates_agree(photo, monkeypatch):
 
 
 def test_every_finding_is_one_the_checker_can_read_back(photo):
-    for image in (photo, gains(photo, 0.45, 0.45, 0.45), gains(photo, 1.12, 1.0, 0.82), 0.12 + 0.76 * photo):
+    for image in (photo, gains(photo, 0.45, 0.45, 0.45), gains(photo, 1.12, 1.0, 0.82), 0.15 + 0.7 * photo):
         diagnosis = diagnose(image)
         reasoning = write_explanation(diagnosis, Plan(), random.Random(0))
         assert check(reasoning.text, diagnosis.measurements, Plan(), measured=True) == []
@@ -126,7 +126,7 @@ def test_an_undercorrection_is_called_partial(photo):
 
 def test_explanations_carry_no_generic_sentence_and_every_problem_sentence_a_number(photo):
     rng = random.Random(3)
-    images = (photo, gains(photo, 0.45, 0.45, 0.45), gains(photo, 1.12, 1.0, 0.82), 0.12 + 0.76 * photo)
+    images = (photo, gains(photo, 0.45, 0.45, 0.45), gains(photo, 1.12, 1.0, 0.82), 0.15 + 0.7 * photo)
     sliders = ("Exposure2012", "Contrast2012", "Shadows2012", "IncrementalTemperature", "Vibrance",
                "SaturationAdjustmentBlue", "HueAdjustmentGreen")
     for image in images:
