@@ -96,12 +96,12 @@ DEGRADATIONS = {
 
 
 def held_out_photos(split: str = "test") -> list[Path]:
-    """The test photos and the held-out source; ``split="validation"`` or ``"train"``: the photos of that
-    split instead (for choosing configurations or thresholds without looking at the test photos)."""
+    """The test photos and the held-out source; ``split="validation"``: the validation photos instead
+    (for choosing among configurations without looking at the test photos)."""
     photos = [p for folder in (SHARED / "photos", SHARED / "photos-more") if folder.is_dir()
               for p in sorted(folder.iterdir()) if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
-    if split in ("validation", "train"):
-        return [p for p in photos if not p.match(HELD_OUT_SOURCE) and split_of(p.name) == split]
+    if split == "validation":
+        return [p for p in photos if not p.match(HELD_OUT_SOURCE) and split_of(p.name) == "validation"]
     return [p for p in photos if p.match(HELD_OUT_SOURCE) or split_of(p.name) == "test"]
 
 

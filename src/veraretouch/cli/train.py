@@ -15,6 +15,8 @@ examples:
   veraretouch train reference --photos ../shared/photos --presets ../shared/presets \\
       --models runs/renderer -o runs/reference
   veraretouch train planner --data data/v1 --photos ../shared/photos -o runs/planner
+  veraretouch train detector --photos ../shared/photos --photos ../shared/photos-more \
+      --hold-out 'tuxpaint-*' -o runs/detector
   veraretouch train rl --cache runs/planner/cache --photos ../shared/photos --models runs/planner -o runs/rl
   torchrun --standalone --nproc-per-node 2 -m veraretouch train rl --cache runs/planner/cache \\
       --photos ../shared/photos -o runs/rl        # two processes share the sampling
@@ -28,6 +30,13 @@ auto mode, by the aesthetic critic (--critic DIR, or one trained from --photos i
 Prompts come from a planner cache (--cache, or built from --data into OUT/cache). OUT gets
 steps.csv (every DAPO step), log.csv (validation PSNR per mode, similarity, critic reward),
 rewards.png and compact_planner/; use it with `veraretouch auto --models OUT`.
+
+detector: trains the fault detector that decides which faults an explanation names
+(docs/model-card-fault-detector.md):
+the train-split photos of every --photos folder (less --hold-out globs) are given known camera faults and
+measured; boosted trees per fault, each fault's threshold set so that at most --budget of good photos
+(out of fold) are accused of it. OUT gets fault_detector/ (use it with `veraretouch auto --models OUT`),
+report.json and detector.png (faults named against good photos accused, per fault).
 
 planner: trains the compact planner on a dataset from `veraretouch data build` (--data; --photos
 is the folder the dataset was built from), through the frozen renderer and SliderEncoder (--models,
@@ -54,8 +63,13 @@ def add_train_command(commands) -> None:
         description="Train the models on your photos and presets.", epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument("model", choices=("renderer", "reference", "planner", "rl"), help="what to train")
-    train.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of training photos (JPEG, PNG, TIFF)")
+    train.add_argument("model", choices=("renderer", "reference", "planner", "rl", "detector"), help="what to train")
+    train.add_argument("--photos", required=True, type=Path, action="append", metavar="DIR",
+                       help="folder of training photos (JPEG, PNG, TIFF); detector: repeat for several")
+    train.add_argument("--hold-out", action="append", default=[], metavar="GLOB",
+                       help="detector: leave out photos whose name matches (a source kept for benchmarks)")
+    train.add_argument("--budget", type=float, default=0.08, metavar="SHARE",
+                       help="detector: the largest share of good photos accused of each fault (default 0.08)")
     train.add_argument("--presets", type=Path, metavar="DIR", help="folder of Lightroom .xmp presets (optional)")
     train.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="run folder (resumed if it has a checkpoint)")
     train.add_argument("--models", type=Path, metavar="DIR",
@@ -88,6 +102,11 @@ def run_train(args: argparse.Namespace) -> int:
     from ..weights import load_models
 
     torch.set_num_threads(args.threads)
+    if args.model == "detector":
+        return run_train_detector(args)
+    if len(args.photos) > 1 or args.hold_out:
+        raise VeraRetouchError(f"train {args.model} takes one --photos folder and no --hold-out")
+    args.photos = args.photos[0]
     check_source_folders(args)
     seconds = None if args.max_minutes is None else 60 * args.max_minutes
     steps = {} if args.steps is None else {"steps": args.steps}
@@ -153,4 +172,30 @@ def run_train_rl(args: argparse.Namespace, seconds: float | None, steps: dict) -
         print(f"{args.output}: step {last.get('step', 0)}; validation auto PSNR {last.get('psnr_auto', 'n/a')} dB "
               f"(no edit {last.get('psnr_auto_none', 'n/a')}); log {args.output / 'log.csv'}, steps "
               f"{args.output / 'steps.csv'}, plot {args.output / 'rewards.png'}; rerun the same command to resume")
+    return 0
+
+
+def run_train_detector(args: argparse.Namespace) -> int:
+    import json
+
+    from ..training.detector import DetectorTrainingConfig, plot_report, train_detector, training_photos
+
+    for folder in args.photos:
+        if not folder.is_dir():
+            raise VeraRetouchError(f"{folder}: not a folder of photos")
+    if not 0.0 < args.budget < 1.0:
+        raise VeraRetouchError(f"--budget {args.budget}: give a share between 0 and 1, e.g. 0.08")
+    photos = training_photos(args.photos, tuple(args.hold_out))
+    if len(photos) < 8:
+        raise VeraRetouchError(f"{len(photos)} training photos in {', '.join(map(str, args.photos))}: the detector "
+                               "needs at least 8 (one in five photos is held out by name)")
+    config = DetectorTrainingConfig(budget=args.budget, photos=[p.name for p in photos])
+    detector, report, _ = train_detector(photos, config)
+    detector.save_pretrained(args.output / "fault_detector")
+    (args.output / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    plot_report(report, args.budget, args.output / "detector.png")
+    named = sum(entry["named"] for entry in report.values()) / len(report)
+    print(f"{args.output / 'fault_detector'}: {len(photos)} photos, {detector.config.training['samples']} crops; out of "
+          f"fold {named:.0%} of faults named at <= {args.budget:.0%} good photos accused (per fault: "
+          f"{args.output / 'report.json'}, plot {args.output / 'detector.png'}); use it with --models {args.output}")
     return 0

@@ -20,6 +20,7 @@ import torch
 from ..data.samples import LABEL_SIDE
 from ..data.text import ASPECTS, SPAN_KINDS, check, format_reasoning, span_name
 from ..plan import Plan
+from ..reasoning.detector import FaultDetector
 from ..reasoning.diagnosis import Diagnosis, diagnose
 from ..reasoning.explanation import write_explanation
 from .features import planner_copy
@@ -55,9 +56,10 @@ class Explanation:
                 "findings": self.findings}
 
 
-def explain(image: torch.Tensor, plan: Plan, seed: int = 0) -> Explanation:
-    """Explain ``plan`` for a ``(1, 3, H, W)`` photo; the first wording the checker accepts."""
-    diagnosis = diagnose(planner_copy(image.float(), LABEL_SIDE))
+def explain(image: torch.Tensor, plan: Plan, seed: int = 0, detector: FaultDetector | None = None) -> Explanation:
+    """Explain ``plan`` for a ``(1, 3, H, W)`` photo; the first wording the checker accepts. ``detector``
+    judges the photo's faults (default the shipped `reasoning.detector.FaultDetector`)."""
+    diagnosis = diagnose(planner_copy(image.float(), LABEL_SIDE), detector)
     measurements = diagnosis.measurements
     findings = diagnosis.to_record()
     best = None

@@ -75,16 +75,23 @@ class PlannedEdit:
         return record
 
 
+RUN_MODELS = ("compact_planner", "renderer", "fault_detector")
+"""The models a ``models`` run folder may hold; each one it holds replaces the shipped one (the
+SliderEncoder comes with the renderer it was trained with)."""
+
+
 class PlanningPipeline:
     """``PlanningPipeline()`` loads the shipped compact planner, renderer and SliderEncoder;
-    ``models`` is a run folder holding ``compact_planner/`` (and optionally ``renderer/`` and
-    ``slider_encoder/``); ``planner="vlm"`` with ``checkpoint`` a local VLM planner folder."""
+    ``models`` is a run folder holding any of `RUN_MODELS` (``compact_planner/``, ``renderer/`` with its
+    ``slider_encoder/``, ``fault_detector/`` from `veraretouch train detector`), each used instead of the
+    shipped one; ``planner="vlm"`` with ``checkpoint`` a local VLM planner folder."""
 
     def __init__(self, planner: str = "compact", models: str | Path | None = None,
                  checkpoint: str | Path | None = None) -> None:
         from ..encoders import SliderEncoder
         from ..errors import VeraRetouchError
         from ..pretrained import model_folder
+        from ..reasoning.detector import FaultDetector
         from ..renderer import RetouchRenderer
         from .compact import CompactPlanner
 
@@ -93,12 +100,19 @@ class PlanningPipeline:
         self.kind = planner
         self.looks = None
         self._understood: dict = {}
-        renderer_folder = models if models is not None and (Path(models) / "renderer").is_dir() else None
-        self.renderer = RetouchRenderer.from_pretrained(model_folder(renderer_folder, "renderer"))
-        self.slider_encoder = SliderEncoder.from_pretrained(model_folder(renderer_folder, "slider_encoder"))
+        if models is not None and not any((Path(models) / name).is_dir() for name in RUN_MODELS):
+            raise VeraRetouchError(f"{models}: holds none of {', '.join(n + '/' for n in RUN_MODELS)} (a training run folder)")
+
+        def folder(name: str) -> Path:
+            """The run's own model where it has one, else the shipped one."""
+            return model_folder(models if models is not None and (Path(models) / name).is_dir() else None, name)
+
+        self.renderer = RetouchRenderer.from_pretrained(folder("renderer"))
+        self.slider_encoder = SliderEncoder.from_pretrained(folder("renderer").parent / "slider_encoder")
+        self.detector = FaultDetector.from_pretrained(folder("fault_detector"))
         self.embedder = None
         if planner == "compact":
-            self.planner = CompactPlanner.from_pretrained(model_folder(models, "compact_planner"))
+            self.planner = CompactPlanner.from_pretrained(folder("compact_planner"))
             from .text import default_embedder
 
             self.embedder = default_embedder()
@@ -139,11 +153,11 @@ class PlanningPipeline:
             params = prune_imperceptible(raw if mask is None else restrict_to_groups(raw, mask))
             plan = Plan.from_tensor(params[0])
             edit = LatentEdit(self.slider_encoder(plan.to_tensor()[None]).detach(), self.renderer, mask, source)
-            return PlannedEdit(edit, plan, explain(preview, plan, seed), understanding=understanding)
+            return PlannedEdit(edit, plan, explain(preview, plan, seed, self.detector), understanding=understanding)
         output = self.planner.plan(preview, mode, instructions)
         edit = LatentEdit(output.latents, self.renderer, mask, source)
         fit = edit.fit_sliders(preview, steps=VLM_PLAN_FIT_STEPS)
-        return PlannedEdit(edit, fit.plan, explain(preview, fit.plan, seed),
+        return PlannedEdit(edit, fit.plan, explain(preview, fit.plan, seed, self.detector),
                            generated_text=(output.texts or [None])[0], plan_fit_psnr_db=round(fit.psnr[0], 2))
 
 

@@ -5,29 +5,33 @@ in the units a photographer reads, and a confidence.
 labels were measured at, `data.samples.LABEL_SIDE`) and returns a `Diagnosis`: ``measurements`` (the
 `data.measure.measure` keys plus the ones below, plain floats) and ``findings``.
 
+Whether a photo has a global fault (too dark or bright, flat, a warm / cool / green / magenta cast,
+muted or oversaturated colour) is judged by the fault detector (`reasoning.detector`: boosted trees
+over all these measurements, each fault's threshold set for at most 8 % of good photos accused); its
+probability is the finding's confidence. What the finding says, its size and its evidence, is read
+from the measurements:
+
 - **Exposure**: the median and the log-average ("key") of linear luminance against mid-grey
-  (`MID_GREY`), capped by the headroom: how far the brightest tones (`WHITE_QUANTILE` of luminance)
-  could rise before they clip. A photo is "too dark" by ``min(log2(MID_GREY / median), headroom)``
-  stops, so a night scene with a bright lamp is not called underexposed; "too bright" by
-  ``log2(median / MID_GREY)`` stops when highlights clip as well.
+  (`MID_GREY`), and the headroom: how far the brightest tones (`WHITE_QUANTILE` of luminance) could
+  rise before they clip. "Too dark" by the headroom in stops; "too bright" by the share of pixels
+  clipped to white.
 - **Contrast**: black and white points (`BLACK_QUANTILE` of the darkest channel, `WHITE_QUANTILE` of
-  the brightest, sRGB %) and the spread of lightness (L* standard deviation): flat when the black point
-  is lifted and the white point held down together; harsh when both ends clip widely.
+  the brightest, sRGB %) and the spread of lightness (L* standard deviation): flat by the range the
+  two points lose; harsh (a rule, `HARSH_CLIPPING`) when both ends clip widely.
 - **Colour cast**: five estimates of how a grey surface looks, as CIELAB a* / b* of a mid-grey:
   near-neutral surfaces (`measure`'s cast), grey world, shades of grey, grey edge and the brightest
-  neutrals (white patch), from `operators.statistics.illuminant_estimates`. A cast is claimed only
-  when they agree: at least `CAST_AGREEING` estimates beyond the threshold on the same side, their
-  median the size; the spread of the five lowers the confidence.
-- **Saturation**: chroma percentiles (C*ab, 50 % and 90 %), and the share of colourful pixels pushed
-  against the gamut edge (a channel at 0 while the pixel is not dark), which oversaturation makes.
-- **Colour bands**: each HSL band's share of the frame, chroma and hue offset from its centre
+  neutrals (white patch), from `operators.statistics.illuminant_estimates`, and the brightest tones'
+  channel balance. A cast is stated only when the estimates lean its way (their median); the median
+  is its size.
+- **Saturation**: chroma percentiles (C*ab, 50 % and 90 %) against `TYPICAL_CHROMA_P90`, and the share
+  of colourful pixels pushed against the gamut edge (a channel at 0 while the pixel is not dark).
+- **Colour bands** (rules): each HSL band's share of the frame, chroma and hue offset from its centre
   (`measure`); a band covering at least `BAND_MIN_SHARE` whose hue sits more than `BAND_HUE_LIMIT`
   degrees off, or whose chroma is outside `BAND_CHROMA_RANGE`, is a finding.
 
-Thresholds were set on the training photos degraded by ImageMagick for a budget of false claims
-(`CALIBRATION`); the validation and test photos only report (docs/benchmarks.md). A photo's own look
-spreads its statistics wider than these faults move them, so each threshold trades faults named
-against good photos accused; the budget puts the photographer's trust first.
+A photo's own look spreads these statistics wider than the faults move them, so the detector trades
+faults named against good photos accused; its budget puts the photographer's trust first
+(docs/benchmarks.md, "Explanations name the fault a photo has").
 """
 from __future__ import annotations
 
@@ -42,59 +46,26 @@ from ..evaluation.metrics import rgb_to_lab
 from ..operators.colorspace import LUMINANCE_WEIGHTS, linear_rgb_to_srgb, srgb_to_linear_rgb
 from ..operators.statistics import ESTIMATORS, exposure_key, illuminant_estimates
 from ..parameters import GLOBAL_COLOR, HSL_BANDS, LIGHTING, SPECIFIC_COLOR
+from .detector import FaultDetector, shipped_detector
 
 MID_GREY = 0.18
 """Linear luminance of a mid-grey (L* 50): where a median tone of an average scene sits."""
 WHITE_QUANTILE, BLACK_QUANTILE = 0.995, 0.005
-CALIBRATION = "benchmarks/diagnosis_calibration.py"
-"""Where the rule thresholds below were set: on the 132 training photos degraded by ImageMagick, the
-combination naming the most faults of each kind while claiming it on at most 8 % of the undegraded
-photos (`benchmarks/results/diagnosis_calibration.json`, plot `docs/images/diagnosis_calibration.png`)."""
-DARK_STOPS, DARK_MEDIAN = 0.5, 0.2
-"""Too dark: the white point could rise this many stops before clipping, the median luminance is
-below this and the black point is not lifted (that is flat, not dark). `CALIBRATION`: 82 % named,
-8 % of good photos accused."""
-BRIGHT_CLIPPING, BRIGHT_MEDIAN = 0.005, 0.3
-"""Too bright: this share of pixels clips to white and the median luminance is at least this
-(`CALIBRATION`: 51 % named, 5 % accused)."""
-FLAT_BLACK, FLAT_WHITE = 12.0, 90.0
-"""Flat: black point above this sRGB % and white point below this one, together (`CALIBRATION`: 58 %
-named, 8 % accused; 8 % / 96 % named 91 % but accused 15 %)."""
 HARSH_CLIPPING = 0.05
 """Harsh: this share of pixels clips at each end."""
-CAST_THRESHOLD = 8.0
-"""|b*| (temperature) or |a*| (tint) of a mid-grey from which an estimate sees a cast (`CALIBRATION`:
-3 named 51 % of warm casts but accused 12 % of good photos of one; good photos' greys spread wider
-than the casts move them, docs/benchmarks.md)."""
-TOP_QUANTILE, TOP_FULL, TOP_DEFICIT = 0.999, 97.0, (0.1, 0.5)
+TOP_QUANTILE, TOP_FULL, TOP_DEFICIT, TOP_LEAN = 0.999, 97.0, (0.1, 0.5), 0.08
 """Brightest tones: the 99.9 % quantile of each channel. Most photos hold something white near the top
-(sky, specular light, paper), so one channel falling 0.1-0.5 stops short of a full one is a light's
-cast; a bigger shortfall is a coloured brightest object (a yellow flower: 4.9 stops short of blue)."""
-TOP_LEAN = 0.08
-TOP_AGREEING = 3
-"""... claimed when at least this many of the five other estimates lean the same way."""
+(sky, specular light, paper), so one channel falling 0.1-0.5 stops short of a full one, leaning 0.08
+stops, is a light's cast and is stated as its evidence; a bigger shortfall is a coloured brightest
+object (a yellow flower: 4.9 stops short of blue)."""
 NEAR_NEUTRAL_CHROMA = 15.0
 """Pixels under this chroma (C*ab) in the mid-tones are the near-neutral surfaces whose median a* / b*
 is the first cast estimate: a cast of b* +9 keeps a grey wall inside, a yellow flower is outside."""
-CAST_AGREEING = 5
-"""How many of the five estimates must see the cast on the same side (all: 4 of 5 doubled the false
-casts on the validation photos, whose frame-filling yellow fur reads as warm light; `CALIBRATION`
-chose all five again)."""
-CAST_SUPPORT = 0.2
-"""... and at least this share of the frame must be near-neutral mid-tones: without surfaces that
-should be grey, a colour is as likely the scene's as the light's."""
 CAST_NAMES = {"neutral": "near-neutral surfaces", "grey_world": "the average colour",
               "shades_of_grey": "shades of grey", "grey_edge": "edges", "white_patch": "the brightest neutrals"}
-MUTED_CHROMA_P90, VIVID_CHROMA_P90 = 10.0, 70.0
-"""90th-percentile chroma (C*ab) below which colours are muted, above which oversaturated
-(`CALIBRATION`: muted 27 % named, 8 % accused; 22 named 77 % but accused 38 %: muted textures, bark,
-rock and sea, are common among good photos; oversaturated 24 % named, 6 % accused)."""
-MUTED_SATURATION_P99 = 30.0
-"""Muted also when the most saturated 1 % of mid-tone pixels stay under this HSL saturation (%): most
-photos hold something vivid, a desaturated one does not (58, set on the 16 validation photos, accused
-46 % of the held-out test photos)."""
-GAMUT_EDGE_SHARE = 0.2
-"""Oversaturated also when this share of colourful pixels sits against the gamut edge."""
+TYPICAL_CHROMA_P90 = 32.0
+"""Median 90th-percentile chroma (C*ab) of the good training crops (264, `training.detector`; quartiles
+21 and 45): how far a photo's colour sits from it is the size of a muted or oversaturated finding."""
 BAND_MIN_SHARE = 0.05
 BAND_HUE_LIMIT = 20.0
 BAND_CHROMA_RANGE = (8.0, 80.0)
@@ -198,30 +169,25 @@ def scene_measurements(image: torch.Tensor) -> dict[str, float]:
     return m
 
 
-def _exposure(m: dict[str, float]) -> list[Finding]:
-    median = m["median_luminance"]
-    evidence = f"median luminance {100 * median:.0f} %"
-    headroom = m["headroom_stops"]
-    if headroom >= DARK_STOPS and median < DARK_MEDIAN and m["black_point"] < FLAT_BLACK:
-        confidence = min(1.0, headroom / (2 * DARK_STOPS))
-        evidence += f", white point {m['white_point']:.0f} %"
-        return [Finding(LIGHTING, "exposure", "low", headroom, "stops", level_of(headroom, "stops"), confidence,
-                        evidence)]
+def _exposure(m: dict[str, float], state: str, confidence: float) -> Finding | None:
+    evidence = f"median luminance {100 * m['median_luminance']:.0f} %"
+    if state == "low":
+        headroom = max(m["headroom_stops"], 0.1)
+        return Finding(LIGHTING, "exposure", "low", headroom, "stops", level_of(headroom, "stops"), confidence,
+                       f"{evidence}, white point {m['white_point']:.0f} %")
     clipped = 100 * m["highlight_clipping"]
-    if clipped >= 100 * BRIGHT_CLIPPING and median >= BRIGHT_MEDIAN:
-        evidence = f"{clipped:.0f} % of pixels clip to white, " + evidence
-        return [Finding(LIGHTING, "exposure", "high", clipped, "%", level_of(clipped, "%"),
-                        min(1.0, clipped / (200 * BRIGHT_CLIPPING)), evidence)]
-    return []
+    return Finding(LIGHTING, "exposure", "high", clipped, "%", level_of(clipped, "%"), confidence,
+                   f"{clipped:.0f} % of pixels clip to white, {evidence}")
 
 
-def _contrast(m: dict[str, float]) -> list[Finding]:
+def _flat(m: dict[str, float], confidence: float) -> Finding:
     black, white = m["black_point"], m["white_point"]
-    evidence = f"black point {black:.0f} %, white point {white:.0f} %"
-    if black > FLAT_BLACK and white < FLAT_WHITE:
-        lost = black + (100.0 - white)
-        return [Finding(LIGHTING, "contrast", "low", lost, "%", level_of(lost, "%"),
-                        min(1.0, lost / (2 * (FLAT_BLACK + 100.0 - FLAT_WHITE))), evidence)]
+    lost = black + (100.0 - white)
+    return Finding(LIGHTING, "contrast", "low", lost, "%", level_of(lost, "%"), confidence,
+                   f"black point {black:.0f} %, white point {white:.0f} %")
+
+
+def _harsh(m: dict[str, float]) -> list[Finding]:
     if m["highlight_clipping"] >= HARSH_CLIPPING and m["shadow_clipping"] >= HARSH_CLIPPING:
         clipped = 100 * (m["highlight_clipping"] + m["shadow_clipping"])
         return [Finding(LIGHTING, "contrast", "high", clipped, "%", level_of(clipped, "%"), 0.5,
@@ -245,55 +211,38 @@ def _top_cast(m: dict[str, float], axis: str, sign: float) -> bool:
     return full and TOP_DEFICIT[0] <= m["top_deficit_stops"] <= TOP_DEFICIT[1] and sign * lean >= TOP_LEAN
 
 
-def _cast(m: dict[str, float]) -> list[Finding]:
-    found = []
-    for attribute, axis in (("temperature", "b"), ("tint", "a")):
-        estimates = cast_estimates(m, axis)
-        values = sorted(estimates.values())
-        median = m[f"cast_{axis}_median"]
-        for state, sign in (("high", 1.0), ("low", -1.0)):
-            agreeing = [name for name, v in estimates.items() if sign * v >= CAST_THRESHOLD]
-            top = _top_cast(m, axis, sign)
-            leaning = sum(sign * v > 0 for v in estimates.values())
-            if top and leaning >= TOP_AGREEING:
-                value = m[f"cast_{axis}_top"]
-                evidence = (f"the brightest tones peak at R {m['top_r']:.0f} %, G {m['top_g']:.0f} %, "
-                            f"B {m['top_b']:.0f} %")
-                for key, words in (("neutral", "near-neutral surfaces average"), ("median", "a grey would read")):
-                    if sign * m[f"cast_{axis}_{key}"] >= 1.0:
-                        evidence += f"; {words} {axis}* {m[f'cast_{axis}_{key}']:+.0f}"
-                        break
-                found.append(Finding(GLOBAL_COLOR, attribute, state, abs(value), f"{axis}*",
-                                     level_of(value, f"{axis}*"), leaning / len(estimates), evidence))
-                continue
-            if len(agreeing) < CAST_AGREEING or m["near_neutral_share"] < CAST_SUPPORT:
-                continue
-            spread = values[-1] - values[0]
-            confidence = min(1.0, len(agreeing) / len(estimates) * abs(median) / max(spread, abs(median)))
-            neutral = estimates["neutral"]
-            evidence = (f"near-neutral surfaces average {axis}* {neutral:+.0f}" if sign * neutral >= CAST_THRESHOLD
-                        else f"a grey would read {axis}* {median:+.0f}")
-            evidence += f", {len(agreeing)} of {len(estimates)} estimates agree"
-            unit = f"{axis}*"
-            found.append(Finding(GLOBAL_COLOR, attribute, state, abs(median), unit, level_of(median, unit),
-                                 confidence, evidence))
-    return found
+def _cast(m: dict[str, float], attribute: str, state: str, confidence: float) -> Finding | None:
+    """A cast the detector found, stated when the estimates' median leans its way (else None)."""
+    axis, sign = ("b" if attribute == "temperature" else "a"), (1.0 if state == "high" else -1.0)
+    median = m[f"cast_{axis}_median"]
+    if sign * median <= 0:
+        return None
+    agreeing = sum(sign * v > 0 for v in cast_estimates(m, axis).values())
+    if _top_cast(m, axis, sign):
+        evidence = f"the brightest tones peak at R {m['top_r']:.0f} %, G {m['top_g']:.0f} %, B {m['top_b']:.0f} %"
+        if sign * m[f"cast_{axis}_neutral"] >= 1.0:
+            evidence += f"; near-neutral surfaces average {axis}* {m[f'cast_{axis}_neutral']:+.0f}"
+        else:
+            evidence += f"; a grey would read {axis}* {median:+.0f}"
+    elif sign * m[f"cast_{axis}_neutral"] >= 1.0:
+        evidence = f"near-neutral surfaces average {axis}* {m[f'cast_{axis}_neutral']:+.0f}"
+    else:
+        evidence = f"a grey would read {axis}* {median:+.0f}"
+    evidence += f", {agreeing} of 5 estimates lean this way"
+    unit = f"{axis}*"
+    return Finding(GLOBAL_COLOR, attribute, state, abs(median), unit, level_of(median, unit), confidence, evidence)
 
 
-def _saturation(m: dict[str, float]) -> list[Finding]:
-    p90, edge, top = m["chroma_p90"], m["gamut_edge_share"], m["saturation_p99"]
-    evidence = f"90th-percentile chroma {p90:.0f}"
-    if p90 < MUTED_CHROMA_P90 or top < MUTED_SATURATION_P99:
-        short = max(MUTED_CHROMA_P90 - p90, (MUTED_SATURATION_P99 - top) / 2)
-        evidence = f"the most saturated 1 % of mid-tones reach {top:.0f} % saturation, " + evidence
-        return [Finding(GLOBAL_COLOR, "saturation", "low", short, "C*ab", level_of(short, "C*ab"),
-                        min(1.0, short / 8.0), evidence)]
-    if p90 > VIVID_CHROMA_P90 or edge >= GAMUT_EDGE_SHARE:
-        over = max(p90 - VIVID_CHROMA_P90, 0.0)
-        evidence += f", {100 * edge:.0f} % of colourful pixels at the gamut edge"
-        return [Finding(GLOBAL_COLOR, "saturation", "high", over, "C*ab", level_of(over, "C*ab"),
-                        min(1.0, max(over / 16.0, edge / (2 * GAMUT_EDGE_SHARE))), evidence)]
-    return []
+def _saturation(m: dict[str, float], state: str, confidence: float) -> Finding:
+    p90 = m["chroma_p90"]
+    evidence = f"90th-percentile chroma {p90:.0f} (good photos: about {TYPICAL_CHROMA_P90:.0f})"
+    if state == "low":
+        short = max(TYPICAL_CHROMA_P90 - p90, 0.0)
+        return Finding(GLOBAL_COLOR, "saturation", "low", short, "C*ab", level_of(short, "C*ab"), confidence,
+                       f"the most saturated 1 % of mid-tones reach {m['saturation_p99']:.0f} % saturation, {evidence}")
+    over = max(p90 - TYPICAL_CHROMA_P90, 0.0)
+    return Finding(GLOBAL_COLOR, "saturation", "high", over, "C*ab", level_of(over, "C*ab"), confidence,
+                   f"{evidence}, {100 * m['gamut_edge_share']:.0f} % of colourful pixels at the gamut edge")
 
 
 def _bands(m: dict[str, float]) -> list[Finding]:
@@ -317,16 +266,31 @@ def _bands(m: dict[str, float]) -> list[Finding]:
     return found
 
 
-def findings_of(m: dict[str, float]) -> list[Finding]:
-    """The findings the measurements ``m`` (`scene_measurements`) support, less any that the claim
+def describe(attribute: str, state: str, m: dict[str, float], confidence: float) -> Finding | None:
+    """The finding for a global fault the detector claimed: its size and evidence from the measurements
+    ``m`` (module docstring); None when they cannot say it (a cast the estimates do not lean to)."""
+    if attribute == "exposure":
+        return _exposure(m, state, confidence)
+    if attribute == "contrast":
+        return _flat(m, confidence)
+    if attribute == "saturation":
+        return _saturation(m, state, confidence)
+    return _cast(m, attribute, state, confidence)
+
+
+def findings_of(m: dict[str, float], detector: FaultDetector | None = None) -> list[Finding]:
+    """The findings the measurements ``m`` (`scene_measurements`) support: the global faults ``detector``
+    (default the shipped one) claims, harsh contrast and the colour bands, less any that the claim
     checker's own bounds rule out (`data.text.state_contradicted`), so a finding is always sayable."""
-    found = [*_exposure(m), *_contrast(m), *_cast(m), *_saturation(m), *_bands(m)]
+    detector = detector or shipped_detector()
+    claimed = [describe(attribute, state, m, probability) for attribute, state, probability in detector.claimed(m)]
+    found = [*(f for f in claimed if f is not None), *_harsh(m), *_bands(m)]
     return [f for f in found if state_contradicted(f.attribute, f.state, m, f.band) is None]
 
 
-def diagnose(image: torch.Tensor) -> Diagnosis:
+def diagnose(image: torch.Tensor, detector: FaultDetector | None = None) -> Diagnosis:
     """Measure a ``(1, 3, h, w)`` sRGB working copy and list what is wrong with it."""
     if image.ndim != 4 or image.shape[:2] != (1, 3):
         raise ValueError(f"expected one image of shape (1, 3, H, W), got {tuple(image.shape)}")
     m = scene_measurements(image)
-    return Diagnosis(m, findings_of(m))
+    return Diagnosis(m, findings_of(m, detector))
