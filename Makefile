@@ -22,6 +22,7 @@ serve: $(STAMP)
 	$(VENV)/bin/veraretouch serve --open
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not slow" -n 2 -q
 
 test-all: $(STAMP)

@@ -91,9 +91,14 @@ def main() -> None:
         results_path.parent.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=1) + "\n")
         cell = {s: f"{v['ours']:.2f} ({v['none']:.2f})" for s, v in scores.items()}
-        print(f"| {name} | {cell['all']} | {cell.get('camera', '')} | {cell.get('sliders', '')} | {cell.get('none', '')} | "
-              f"{', '.join(f'{k:g}' for k in calibration['aspect_shrinkage'].values())} | {calibration['mode_scales']['auto']:g} | "
-              f"{results[name]['seconds']} |", flush=True)
+        print(
+            f"| {name} | {cell['all']} | {cell.get('camera', '')} | {cell.get('sliders', '')} "
+            f"| {cell.get('none', '')} | "
+            f"{', '.join(f'{k:g}' for k in calibration['aspect_shrinkage'].values())} | "
+            f"{calibration['mode_scales']['auto']:g} | "
+            f"{results[name]['seconds']} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

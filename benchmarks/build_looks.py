@@ -12,7 +12,12 @@ import argparse
 from pathlib import Path
 
 from veraretouch.reasoning.encoder import default_instruction_encoder
-from veraretouch.reasoning.looks import build_look_library, save_look_embeddings, save_look_library, shipped_library_path
+from veraretouch.reasoning.looks import (
+    build_look_library,
+    save_look_embeddings,
+    save_look_library,
+    shipped_library_path,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

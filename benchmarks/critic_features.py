@@ -67,7 +67,10 @@ def main() -> None:
                 return PairSet(p.features[:, columns[name]], p.better, p.worse, p.pair_kinds, p.image_kinds)
 
             critic = fit_critic(subset(pairs["train"]), config)
-            train, held_out = evaluate_critic(critic, subset(pairs["train"])), evaluate_critic(critic, subset(pairs["held_out"]))
+            train, held_out = (
+                evaluate_critic(critic, subset(pairs["train"])),
+                evaluate_critic(critic, subset(pairs["held_out"])),
+            )
             results[f"{inputs}, {name}"] = {"train": train["accuracy"], "held_out": held_out["accuracy"],
                                              "held_out_finished_vs_worse": held_out["accuracy_finished_vs_worse"],
                                              "held_out_by_kind": held_out["accuracy_by_kind"],

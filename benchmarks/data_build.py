@@ -50,11 +50,16 @@ def main() -> None:
         identical = local.pop("shards") == ray.pop("shards")
     print("| path | samples | wall s | samples/s | labelling s/sample (one core) |\n|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['samples']} | {r['seconds']} | {r['samples_per_second']} | {r['labelling_seconds_per_sample']} |")
+        print(
+            f"| {name} | {r['samples']} | {r['seconds']} | {r['samples_per_second']} "
+            f"| {r['labelling_seconds_per_sample']} |"
+        )
     print(f"\nRay / local throughput: {ray['samples_per_second'] / local['samples_per_second']:.2f}x; "
           f"same bytes: {identical}")
     out = ROOT / "benchmarks" / "results" / "data_build.json"
-    out.write_text(json.dumps({"config": vars(args), "results": results, "identical_shards": identical}, indent=2) + "\n")
+    out.write_text(
+        json.dumps({"config": vars(args), "results": results, "identical_shards": identical}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

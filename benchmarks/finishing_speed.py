@@ -28,9 +28,9 @@ import torch
 from param_speed import make_source  # benchmarks/ is on sys.path when run as a script
 
 from veraretouch import Plan
-from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.cli import main as cli_main
 from veraretouch.io.images import read_image
+from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.plan.parameters import FINISHING_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,10 @@ def main() -> None:
         cpu: dict[str, list[float]] = {name: [] for name in samples}
         for _ in range(args.repeats):
             for name, plan in cases.items():
-                for kind, run in (("end to end", lambda: end_to_end(name)), ("render", lambda: apply_plan(photo, plan))):
+                for kind, run in (
+                    ("end to end", lambda: end_to_end(name)),
+                    ("render", lambda: apply_plan(photo, plan)),
+                ):
                     start, start_cpu = time.perf_counter(), time.process_time()
                     run()
                     samples[f"{kind}: {name}"].append(time.perf_counter() - start)
@@ -85,16 +88,23 @@ def main() -> None:
     medians = {name: statistics.median(times) for name, times in samples.items()}
     cpu_medians = {name: statistics.median(times) for name, times in cpu.items()}
     baselines = {kind: medians[f"{kind}: LUT only (pointwise part)"] for kind in ("end to end", "render")}
-    result = {"source": origin, "megapixels": photo.size[0] * photo.size[1] / 1e6, "preset": PRESET.name,
-              "plans": {name: json.loads(plan.to_json())["values"] for name, plan in cases.items()},
-              "median_s": medians,
-              "ratio_to_lut_only": {name: m / baselines[name.split(":")[0]] for name, m in medians.items()},
-              "cpu_median_s": cpu_medians,
-              "cpu_ratio_to_lut_only": {name: m / cpu_medians[name.split(":")[0] + ": LUT only (pointwise part)"]
-                                        for name, m in cpu_medians.items()},
-              "samples_s": samples, "cpu_samples_s": cpu, "repeats": args.repeats, "threads": {"numba": numba.get_num_threads(),
-                                                                         "torch": torch.get_num_threads()},
-              "machine": platform.processor() or platform.machine()}
+    result = {
+        "source": origin,
+        "megapixels": photo.size[0] * photo.size[1] / 1e6,
+        "preset": PRESET.name,
+        "plans": {name: json.loads(plan.to_json())["values"] for name, plan in cases.items()},
+        "median_s": medians,
+        "ratio_to_lut_only": {name: m / baselines[name.split(":")[0]] for name, m in medians.items()},
+        "cpu_median_s": cpu_medians,
+        "cpu_ratio_to_lut_only": {
+            name: m / cpu_medians[name.split(":")[0] + ": LUT only (pointwise part)"] for name, m in cpu_medians.items()
+        },
+        "samples_s": samples,
+        "cpu_samples_s": cpu,
+        "repeats": args.repeats,
+        "threads": {"numba": numba.get_num_threads(), "torch": torch.get_num_threads()},
+        "machine": platform.processor() or platform.machine(),
+    }
     out = ROOT / "benchmarks" / "results" / "finishing_speed.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{result['megapixels']:.1f} MP JPEG ({origin}), preset {PRESET.name}, median of {args.repeats}")

@@ -102,13 +102,24 @@ def main() -> None:
     after = retoucher.param(before, example_edit).image
     chelsea = sample("chelsea")
     like = retoucher.reference(chelsea, after=after, before=before)
-    lines += ["", "## Reference", "", "`veraretouch reference`: the edit between an example pair (first two) transferred",
-              "to another photo (last two). The example was made with the sliders below; the preset fitted to the",
-              "transferred edit on the new photo's colours (`Retouched.plan`) is beside them (a different set of sliders can make a similar picture):", "",
-              "| slider | example edit | fitted preset |", "|---|---|---|",
-              *[f"| {k} | {v:g} | {like.plan.get(k):g} |" for k, v in example_edit.items()], ""]
-    path = strip([("example before", before), ("example after", after), ("photo", chelsea), ("like the example", like.image)],
-                 IMAGES / "reference.jpg")
+    lines += [
+        "",
+        "## Reference",
+        "",
+        "`veraretouch reference`: the edit between an example pair (first two) transferred",
+        "to another photo (last two). The example was made with the sliders below; the preset fitted to the",
+        "transferred edit on the new photo's colours (`Retouched.plan`) is beside them (a different set of sliders "
+        "can make a similar picture):",
+        "",
+        "| slider | example edit | fitted preset |",
+        "|---|---|---|",
+        *[f"| {k} | {v:g} | {like.plan.get(k):g} |" for k, v in example_edit.items()],
+        "",
+    ]
+    path = strip(
+        [("example before", before), ("example after", after), ("photo", chelsea), ("like the example", like.image)],
+        IMAGES / "reference.jpg",
+    )
     lines += [f"![reference mode](images/gallery/{path.name})", "",
               f"Made in {time.perf_counter() - started:.0f} s on a 2-core CPU.", ""]
     (ROOT / "docs" / "gallery.md").write_text("\n".join(lines))

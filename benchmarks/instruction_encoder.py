@@ -30,7 +30,10 @@ from veraretouch.data.samples import split_of
 from veraretouch.data.text.instructions import style_instructions
 from veraretouch.reasoning.encoder import InstructionEncoder, SentenceEncoder, shipped_head_path
 from veraretouch.reasoning.looks import (
-    build_look_library, load_look_library, save_look_embeddings, shipped_library_path,
+    build_look_library,
+    load_look_library,
+    save_look_embeddings,
+    shipped_library_path,
 )
 from veraretouch.training.instruction_encoder import HeadTrainingConfig, direction_accuracy, train_direction_head
 
@@ -61,8 +64,13 @@ def antonyms(encode) -> list[dict]:
     rows = []
     for anchor, opposite, synonym in ANTONYMS:
         vectors = encode([anchor, opposite, synonym])
-        rows.append({"pair": f"{anchor} / {opposite} vs {synonym}", "opposite": round(float(vectors[0] @ vectors[1]), 3),
-                     "synonym": round(float(vectors[0] @ vectors[2]), 3)})
+        rows.append(
+            {
+                "pair": f"{anchor} / {opposite} vs {synonym}",
+                "opposite": round(float(vectors[0] @ vectors[1]), 3),
+                "synonym": round(float(vectors[0] @ vectors[2]), 3),
+            }
+        )
     return rows
 
 
@@ -88,8 +96,13 @@ def main() -> None:
     head, losses = train_direction_head(base, look_requests(train, args.seed, config.look_examples_per_preset), config)
     seconds = time.perf_counter() - start
     tuned = InstructionEncoder(head, base)
-    results = {"config": asdict(config), "train_seconds": round(seconds, 1), "train_looks": len(train),
-               "held_out_looks": len(held_out), "loss_first_last": [round(losses[0], 3), round(sum(losses[-50:]) / 50, 3)]}
+    results = {
+        "config": asdict(config),
+        "train_seconds": round(seconds, 1),
+        "train_looks": len(train),
+        "held_out_looks": len(held_out),
+        "loss_first_last": [round(losses[0], 3), round(sum(losses[-50:]) / 50, 3)],
+    }
     for name, encode in (("minilm", base), ("minilm+head", tuned)):
         results[name] = {"direction": direction_accuracy(encode), "antonyms": antonyms(encode),
                          "look_retrieval_held_out": retrieval(encode, looks, held_out, seed=1000 + args.seed)}

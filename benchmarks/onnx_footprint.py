@@ -26,8 +26,8 @@ import torch
 
 from veraretouch.export.graphs import GRAPHS
 from veraretouch.export.onnx import export_onnx
-from veraretouch.onnx_support import ort_session
 from veraretouch.lut import apply_lut
+from veraretouch.onnx_support import ort_session
 from veraretouch.planner.features import image_features
 from veraretouch.weights import MODEL_NAMES, load_models
 
@@ -65,7 +65,9 @@ def time_graph(entry: dict, folder: Path, module: torch.nn.Module, runs: int, de
     arrays = batch_one_inputs(entry)
     feeds = {io["name"]: array for io, array in zip(entry["inputs"], arrays)}
     tensors = [torch.from_numpy(array) for array in arrays]
-    sessions = {label: ort_session(folder / entry["file"], threads) for label, threads in (("1t", 1), ("default", None))}
+    sessions = {
+        label: ort_session(folder / entry["file"], threads) for label, threads in (("1t", 1), ("default", None))
+    }
 
     def in_torch(threads: int):
         def call():
@@ -74,8 +76,13 @@ def time_graph(entry: dict, folder: Path, module: torch.nn.Module, runs: int, de
                 module(*tensors)
         return call
 
-    functions = {**{f"ort_{label}_ms": (lambda session=session: session.run(None, feeds)) for label, session in sessions.items()},
-                 "torch_1t_ms": in_torch(1), "torch_default_ms": in_torch(default_threads)}
+    functions = {
+        **{
+            f"ort_{label}_ms": (lambda session=session: session.run(None, feeds)) for label, session in sessions.items()
+        },
+        "torch_1t_ms": in_torch(1),
+        "torch_default_ms": in_torch(default_threads),
+    }
     result = interleaved_medians(functions, runs)
     torch.set_num_threads(1)
     return result
@@ -159,8 +166,10 @@ def markdown(results: dict) -> str:
                      f"{row['torch_default_ms']:.2f} ms | {row['torch_1t_ms'] / row['ort_1t_ms']:.1f}x |")
     auto = results["auto_512"]
     steps = ", ".join(f"{name} {value:.1f}" for name, value in auto["steps_ms"].items())
-    lines.append(f"\n`auto` on a {auto['side']} px photo through the ONNX files, one thread: {auto['total_ms']:.0f} ms "
-                 f"median (median ms per step: {steps}); {results['total_parameters']:,} parameters in all four models.")
+    lines.append(
+        f"\n`auto` on a {auto['side']} px photo through the ONNX files, one thread: {auto['total_ms']:.0f} ms "
+        f"median (median ms per step: {steps}); {results['total_parameters']:,} parameters in all four models."
+    )
     return "\n".join(lines)
 
 

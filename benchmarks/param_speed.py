@@ -26,10 +26,10 @@ import torch
 from PIL import Image
 
 from veraretouch import Plan
-from veraretouch.lut.photo import _bake_cached, apply_plan, bake_plan_lut
 from veraretouch.cli import main as cli_main
 from veraretouch.io.images import read_image, write_image
 from veraretouch.lut import apply_lut
+from veraretouch.lut.photo import _bake_cached, apply_plan, bake_plan_lut
 from veraretouch.operators import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +97,9 @@ def main() -> None:
         def param_end_to_end():
             _bake_cached.cache_clear()
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                code = cli_main(["param", str(source), "--params", str(plan_file), "-o", str(folder / "out"), "--overwrite"])
+                code = cli_main(
+                    ["param", str(source), "--params", str(plan_file), "-o", str(folder / "out"), "--overwrite"]
+                )
             assert code == 0
 
         def bake():

@@ -114,7 +114,9 @@ def test_pairs(data: Path, subset: str, limit: int, side: int):
 def dataset_section(pipeline, data: Path, subset: str, limit: int, side: int, with_baselines: bool):
     rows, checked = [], []
     for record, _, source, target in test_pairs(data, subset, limit, side):
-        planned = pipeline.plan(planner_copy(source, PLANNER_SIDE), subset, record.get("instruction") if subset == "style" else None)
+        planned = pipeline.plan(
+            planner_copy(source, PLANNER_SIDE), subset, record.get("instruction") if subset == "style" else None
+        )
         checked.append(not planned.explanation.contradictions)
         methods = {"ours": planned.apply_tensor(source), "none": source}
         if with_baselines:
@@ -142,18 +144,25 @@ def imagemagick_section(pipeline, side: int, per_photo: int):
     if tool is None:
         return None
     rng, rows, checked = random.Random(0), [], []
-    photos = [p for p in sorted(PHOTOS.iterdir()) if p.suffix.lower() in (".jpg", ".png") and split_of(p.name) != "train"]
+    photos = [
+        p for p in sorted(PHOTOS.iterdir()) if p.suffix.lower() in (".jpg", ".png") and split_of(p.name) != "train"
+    ]
     with tempfile.TemporaryDirectory() as folder:
         for photo in photos:
             target = load_photo(photo, side)
             original = Path(folder) / "target.png"
             Image.fromarray((target[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(original)
-            reference = torch.from_numpy(np.asarray(Image.open(original).convert("RGB")).copy()).permute(2, 0, 1)[None] / 255.0
+            reference = (
+                torch.from_numpy(np.asarray(Image.open(original).convert("RGB")).copy()).permute(2, 0, 1)[None] / 255.0
+            )
             for index in range(per_photo):
                 options = IM_DEGRADATIONS[index % len(IM_DEGRADATIONS)](rng)
                 degraded = Path(folder) / "degraded.png"
                 subprocess.run([tool, str(original), *options, str(degraded)], check=True)
-                source = torch.from_numpy(np.asarray(Image.open(degraded).convert("RGB")).copy()).permute(2, 0, 1)[None] / 255.0
+                source = (
+                    torch.from_numpy(np.asarray(Image.open(degraded).convert("RGB")).copy()).permute(2, 0, 1)[None]
+                    / 255.0
+                )
                 planned = pipeline.plan(planner_copy(source, PLANNER_SIDE), "auto")
                 checked.append(not planned.explanation.contradictions)
                 methods = {"ours": planned.apply_tensor(source), "none": source,
@@ -186,7 +195,9 @@ def speed_section(models: str | None, repeats: int) -> dict:
 
     with tempfile.TemporaryDirectory() as folder:
         source, origin = make_source(Path(folder), 24)
-        args = ["auto", str(source), "-o", str(Path(folder) / "out"), "--overwrite"] + (["--models", models] if models else [])
+        args = ["auto", str(source), "-o", str(Path(folder) / "out"), "--overwrite"] + (
+            ["--models", models] if models else []
+        )
         started = time.perf_counter()
         cli_main(args)
         first = time.perf_counter() - started
@@ -209,7 +220,10 @@ def speed_section(models: str | None, repeats: int) -> dict:
 def table(summary: dict[str, dict[str, float]]) -> str:
     lines = ["| method | PSNR dB | SSIM | ΔE00 | hist. sim. |", "|---|---|---|---|---|"]
     for method, m in summary.items():
-        lines.append(f"| {method} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['delta_e2000']:.2f} | {m['histogram_similarity']:.4f} |")
+        lines.append(
+            f"| {method} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['delta_e2000']:.2f} "
+            f"| {m['histogram_similarity']:.4f} |"
+        )
     return "\n".join(lines)
 
 
@@ -242,7 +256,9 @@ def main() -> None:
             summary, checked, count, photos = section
             checks += checked
             results["auto_imagemagick"] = {"samples": count, "photos": photos, "methods": summary}
-            print(f"### Auto mode, ImageMagick degradations ({count} on {photos} held-out photos)\n\n{table(summary)}\n")
+            print(
+                f"### Auto mode, ImageMagick degradations ({count} on {photos} held-out photos)\n\n{table(summary)}\n"
+            )
     if "style" not in skip:
         summary, checked, count = dataset_section(pipeline, args.data, "style", args.style_samples, args.side, False)
         checks += checked
@@ -257,8 +273,11 @@ def main() -> None:
         print(f"### Instruction suite: {passed} of {len(suite)} move their statistic the right way ({photos} photos)\n")
         print("| prompt | statistic | wanted | mean change | photos right |\n|---|---|---|---|---|")
         for r in suite:
-            print(f"| {r['prompt']} | {r['statistic']} | {'+' if r['direction'] > 0 else '-'} | {r['mean_change']:+.2f} | "
-                  f"{100 * r['photos_right']:.0f} % |")
+            print(
+                f"| {r['prompt']} | {r['statistic']} | {'+' if r['direction'] > 0 else '-'} "
+                f"| {r['mean_change']:+.2f} | "
+                f"{100 * r['photos_right']:.0f} % |"
+            )
         print()
     if checks:
         results["explanations"] = {"checked": len(checks), "passed": sum(checks)}

@@ -26,7 +26,9 @@ SHOWN = (0.0, 0.2, 0.5, 0.8, 1.0)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, required=True)
-    parser.add_argument("--models", type=Path, default=None, help="a run folder with compact_planner/ (default shipped)")
+    parser.add_argument(
+        "--models", type=Path, default=None, help="a run folder with compact_planner/ (default shipped)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     renderer, slider_encoder = load_models(None, "renderer", "slider_encoder")

@@ -74,11 +74,16 @@ def main() -> None:
         trainer = train_planner(out, args.cache, renderer, slider_encoder, PlannerTrainingConfig(**VARIANTS[name]),
                                 progress=False)
         suite, photos = suite_section(PlanningPipeline(models=out), 512)
-        results[name] = {"changes": VARIANTS[name], "validation_psnr": {k: round(v, 2) for k, v in trainer.evaluate().items()},
-                         "auto_psnr_by_kept_groups": auto_by_groups(trainer, renderer, slider_encoder),
-                         "suite_passed": sum(r["pass"] for r in suite), "suite_total": len(suite), "suite_photos": photos,
-                         "suite_failing": [r["prompt"] for r in suite if not r["pass"]],
-                         "seconds": round(time.perf_counter() - started)}
+        results[name] = {
+            "changes": VARIANTS[name],
+            "validation_psnr": {k: round(v, 2) for k, v in trainer.evaluate().items()},
+            "auto_psnr_by_kept_groups": auto_by_groups(trainer, renderer, slider_encoder),
+            "suite_passed": sum(r["pass"] for r in suite),
+            "suite_total": len(suite),
+            "suite_photos": photos,
+            "suite_failing": [r["prompt"] for r in suite if not r["pass"]],
+            "seconds": round(time.perf_counter() - started),
+        }
         results_path.write_text(json.dumps(results, indent=1) + "\n")
         row = results[name]
         print(f"| {name} | {row['validation_psnr']['psnr_auto']:.2f} | {row['validation_psnr']['psnr_style']:.2f} | "

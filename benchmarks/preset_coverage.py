@@ -60,7 +60,7 @@ def main() -> None:
     result = count(args.presets)
     out = ROOT / "benchmarks" / "results" / "preset_coverage.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"| readable presets | look-field occurrences | modelled | not modelled | share modelled |")
+    print("| readable presets | look-field occurrences | modelled | not modelled | share modelled |")
     print("|---|---|---|---|---|")
     print(f"| {result['readable']} ({result['unreadable']} unreadable) | {result['modelled'] + result['unmodelled']} "
           f"| {result['modelled']} | {result['unmodelled']} | {100 * result['share_modelled']:.1f} % |")

@@ -43,7 +43,9 @@ def pairs_of(photos: list[torch.Tensor], count: int) -> list[tuple[int, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=None, help="run folder (default: shipped weights)")
-    parser.add_argument("--fit", type=int, default=0, metavar="N", help="also run the slider-fitting baseline on N presets")
+    parser.add_argument(
+        "--fit", type=int, default=0, metavar="N", help="also run the slider-fitting baseline on N presets"
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N presets (quick runs)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "reference.json")
     args = parser.parse_args()

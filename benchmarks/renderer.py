@@ -2,8 +2,9 @@
 
 Run: ``.venv/bin/python benchmarks/renderer.py [--models DIR] [--plans 40]``. Uses the shipped
 weights unless ``--models`` names a training run folder (with ``renderer/`` and
-``slider_encoder/``). Torch uses its default threads (both cores here) for the speed part. Photos: the held-out split of ../shared/photos (never trained on), else
-scikit-image's bundled photos. Writes benchmarks/results/renderer.json and prints Markdown.
+``slider_encoder/``). Torch uses its default threads (both cores here) for the speed part.
+Photos: the held-out split of ../shared/photos (never trained on), else scikit-image's bundled photos.
+Writes benchmarks/results/renderer.json and prints Markdown.
 """
 from __future__ import annotations
 

@@ -65,8 +65,11 @@ def suite_passes(pipeline, side: int) -> int:
               if p.suffix.lower() in (".jpg", ".png") and split_of(p.name) != "train"]
     passed = 0
     for prompt, name, direction in SUITE:
-        changes = [statistic(pipeline.plan(planner_copy(photo, PLANNER_SIDE), "style", prompt).apply_tensor(photo), name)
-                   - statistic(photo, name) for photo in photos]
+        changes = [
+            statistic(pipeline.plan(planner_copy(photo, PLANNER_SIDE), "style", prompt).apply_tensor(photo), name)
+            - statistic(photo, name)
+            for photo in photos
+        ]
         right = np.mean([np.sign(c) == direction for c in changes])
         passed += bool(np.sign(np.mean(changes)) == direction and right >= 0.5)
     return passed
@@ -100,8 +103,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     critic_dir = args.critic or args.rl / "critic"
-    critic = AestheticCritic.from_pretrained(critic_dir / "aesthetic_critic" if (critic_dir / "aesthetic_critic").is_dir()
-                                             else critic_dir)
+    critic = AestheticCritic.from_pretrained(
+        critic_dir / "aesthetic_critic" if (critic_dir / "aesthetic_critic").is_dir() else critic_dir
+    )
     pipelines = {"sft": PlanningPipeline("compact", models=args.sft), "rl": PlanningPipeline("compact", models=args.rl)}
     results: dict = {"side": args.side, "rl": str(args.rl), "sft": str(args.sft or "shipped")}
     header = ("| metric | no edit | SFT | RL | RL - SFT | 95 % CI (samples) | 95 % CI (photos) |\n"
@@ -114,11 +118,16 @@ def main() -> None:
     print(line("critic reward", results["auto"]["aesthetic"]) + "\n")
     param, param_photos = dataset_rows(pipelines, args.data, "param", args.param_samples, args.side, critic)
     results["param"] = {"psnr": compare(param, param_photos, "psnr")}
-    print(f"### Param mode, test split ({len(param_photos)} samples)\n\n{header}\n{line('PSNR dB', results['param']['psnr'])}\n")
+    print(
+        f"### Param mode, test split ({len(param_photos)} samples)\n\n{header}\n"
+        f"{line('PSNR dB', results['param']['psnr'])}\n"
+    )
     style, style_photos = dataset_rows(pipelines, args.data, "style", args.style_samples, args.side, critic)
     results["style"] = {"delta_e2000": compare(style, style_photos, "delta_e2000")}
     for name in ("sft", "rl"):
-        results["style"][f"delta_e_reduction_{name}"] = 1 - results["style"]["delta_e2000"][name] / results["style"]["delta_e2000"]["none"]
+        results["style"][f"delta_e_reduction_{name}"] = (
+            1 - results["style"]["delta_e2000"][name] / results["style"]["delta_e2000"]["none"]
+        )
     print(f"### Style mode, held-out presets ({len(style_photos)} samples)\n\n{header}\n"
           f"{line('ΔE00', results['style']['delta_e2000'])}\n")
     if not args.skip_suite:

@@ -20,7 +20,10 @@ THUMB = 112
 COLUMNS = 4
 LABEL = 16
 EXTREMES = {"Exposure2012": (-2.0, 2.0)}
-EXTRA = [("ColorGradeShadowSat", "ColorGradeShadowHue", 220.0), ("ColorGradeHighlightSat", "ColorGradeHighlightHue", 45.0)]
+EXTRA = [
+    ("ColorGradeShadowSat", "ColorGradeShadowHue", 220.0),
+    ("ColorGradeHighlightSat", "ColorGradeHighlightHue", 45.0),
+]
 
 
 def main() -> None:
@@ -47,7 +50,10 @@ def main() -> None:
     rows_count = -(-(len(cells) + 1) // COLUMNS)
     sheet = Image.new("RGB", (COLUMNS * cell_width, rows_count * cell_height), "white")
     draw = ImageDraw.Draw(sheet)
-    to_pil = lambda t: Image.fromarray((t.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+
+    def to_pil(tensor):
+        return Image.fromarray((tensor.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+
     sheet.paste(photo, (0, LABEL))
     draw.text((2, 2), "original", fill="black")
     for i, (label, low, high) in enumerate(cells, start=1):

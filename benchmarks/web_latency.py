@@ -19,10 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from param_speed import make_source  # noqa: E402  (the same photo-like source as the param benchmark)
-
 import torch  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from param_speed import make_source  # noqa: E402  (the same photo-like source as the param benchmark)
 
 from veraretouch.web import create_app  # noqa: E402
 

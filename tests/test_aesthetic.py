@@ -11,7 +11,13 @@ from PIL import Image
 
 from veraretouch.data.samples import split_of
 from veraretouch.evaluation.aesthetic import CRITIC_FEATURES, AestheticCritic, colors_as_image, critic_features
-from veraretouch.training.critic import OVERPROCESSED_KINDS, CriticTrainingConfig, crop_variants, posterise, train_critic
+from veraretouch.training.critic import (
+    OVERPROCESSED_KINDS,
+    CriticTrainingConfig,
+    crop_variants,
+    posterise,
+    train_critic,
+)
 
 
 def synthetic_photo(seed: int, side: int = 64) -> np.ndarray:

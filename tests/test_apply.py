@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from veraretouch import Plan, PlanError
-from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.formats import read_plan, write_cube
 from veraretouch.io.images import Photo
+from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.operators import render
 from veraretouch.plan.parameters import FINISHING_NAMES
 

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 import tracemalloc
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -23,9 +22,9 @@ import pytest
 from PIL import Image
 
 from veraretouch import Plan
+from veraretouch.cli import main
 from veraretouch.errors import ImageReadError, PlanError
 from veraretouch.formats import read_cube, read_plan
-from veraretouch.cli import main
 from veraretouch.io.atomic import is_temporary
 from veraretouch.io.images import read_image, read_image_bytes
 
@@ -371,8 +370,8 @@ def test_a_stalled_upload_gets_a_408(web_photo):
 def test_the_store_makes_room_for_a_decode_before_it_starts():
     """A decode used to come on top of a full store (peak 1.86 GB against a 1 GB cap,
     benchmarks/web_load.py); now least recently used photos go first."""
-    from veraretouch.web.sessions import Session, SessionStore
     from veraretouch.io.decode import decode_footprint
+    from veraretouch.web.sessions import Session, SessionStore
 
     rgba = np.zeros((300, 400, 4), np.uint16)
     data = cv2.imencode(".png", rgba)[1].tobytes()

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from veraretouch.errors import ImageReadError
 from veraretouch.cli.batch import PhotoSteps, run_batch
+from veraretouch.errors import ImageReadError
 
 PATHS = [Path(f"photo{i}.jpg") for i in range(7)]
 
@@ -139,9 +139,9 @@ def test_param_batch_writes_the_same_bytes_as_one_photo_at_a_time(sample_rgb, tm
     """The pipeline only reorders work: images and LUTs match running the steps photo by photo."""
     from PIL import Image
 
+    from veraretouch.api import PlanEdit
     from veraretouch.cli import build_parser, main
     from veraretouch.cli.photos import load_plan, photo_steps
-    from veraretouch.api import PlanEdit
 
     folder = tmp_path / "shoot"
     folder.mkdir()

@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veraretouch.data.camera import (
-    FAULT_RANGES, apply_camera_faults, daylight_linear_rgb, fault_kinds, sample_camera_faults, white_balance_gains,
+    FAULT_RANGES,
+    apply_camera_faults,
+    daylight_linear_rgb,
+    fault_kinds,
+    sample_camera_faults,
+    white_balance_gains,
 )
 from veraretouch.data.samples import Recipe, make_recipe, render_pair
 from veraretouch.operators.colorspace import rgb_to_lab, srgb_to_linear_rgb

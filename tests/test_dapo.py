@@ -14,11 +14,21 @@ from veraretouch.planner.compact import PLAN_FEATURES, CompactPlanner, CompactPl
 from veraretouch.planner.features import FEATURE_SIZE
 from veraretouch.renderer import RendererConfig, RetouchRenderer
 from veraretouch.training.dapo import (
-    DAPOConfig, DAPOTrainer, Rollouts, clipped_policy_loss, concat_rollouts, group_advantages,
-    keep_informative_groups, overlong_penalty,
+    DAPOConfig,
+    DAPOTrainer,
+    Rollouts,
+    clipped_policy_loss,
+    concat_rollouts,
+    group_advantages,
+    keep_informative_groups,
+    overlong_penalty,
 )
 from veraretouch.training.policies import (
-    GaussianPlanPolicy, cache_prompt_sampler, compact_dapo_config, curve_feature_mask, plan_reward_fn,
+    GaussianPlanPolicy,
+    cache_prompt_sampler,
+    compact_dapo_config,
+    curve_feature_mask,
+    plan_reward_fn,
 )
 from veraretouch.training.rewards import similarity_reward
 

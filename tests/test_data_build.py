@@ -148,13 +148,21 @@ def test_two_photo_folders_a_held_out_source_and_camera_faults(sources, tmp_path
     more.mkdir()
     for name in ("extra-photo3.png", "heldout-photo4.png"):
         Image.open(photos / "photo1.png").save(more / name)
-    (more / "README.md").write_text("| file | package | licence |\n|---|---|---|\n| extra-photo3.png | pkg 1.0 | CC0-1.0 |\n")
+    (more / "README.md").write_text(
+        "| file | package | licence |\n|---|---|---|\n| extra-photo3.png | pkg 1.0 | CC0-1.0 |\n"
+    )
     out = tmp_path / "data"
     folder, held_out = gather_photos([photos, more], out, ("heldout-*",))
     assert folder == out / "photos" and [p.name for p in held_out] == ["heldout-photo4.png"]
     assert sorted(p.name for p in folder.iterdir()) == sorted([*PHOTOS, "extra-photo3.png"])
-    stats = build_dataset(folder, out, presets, BuildConfig(per_photo=4, shard_size=4, subset_weights=(1.0, 0.0, 0.0),
-                                                            auto_mix=(0.0, 0.8, 0.2)), progress=False, held_out=held_out)
+    stats = build_dataset(
+        folder,
+        out,
+        presets,
+        BuildConfig(per_photo=4, shard_size=4, subset_weights=(1.0, 0.0, 0.0), auto_mix=(0.0, 0.8, 0.2)),
+        progress=False,
+        held_out=held_out,
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     assert [p["name"] for p in manifest["held_out_photos"]] == ["heldout-photo4.png"]
     assert "heldout-photo4.png" not in {p["name"] for p in manifest["photos"]}
@@ -173,8 +181,10 @@ def test_two_photo_folders_a_held_out_source_and_camera_faults(sources, tmp_path
         gather_photos([photos, more], tmp_path / "clash")
 
 
-@pytest.mark.parametrize("option, value", [("--auto-mix", "1,2"), ("--auto-mix", "0,0,0"), ("--subset-weights", "a,b,c"),
-                                           ("--subset-weights", "1,-1,1")])
+@pytest.mark.parametrize(
+    "option, value",
+    [("--auto-mix", "1,2"), ("--auto-mix", "0,0,0"), ("--subset-weights", "a,b,c"), ("--subset-weights", "1,-1,1")],
+)
 def test_bad_mix_weights_are_usage_errors(sources, tmp_path, capsys, option, value):
     from veraretouch.cli import main
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 
 from veraretouch.data.degrade import KINDS, sample_degradations
-from veraretouch.plan.parameters import GROUPS, PARAM_GROUP_IDS, SLIDERS
 from veraretouch.plan import Plan
+from veraretouch.plan.parameters import GROUPS, PARAM_GROUP_IDS, SLIDERS
 
 
 def sample(count: int = 300, seed: int = 0):

@@ -6,14 +6,13 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from veraretouch.errors import VeraRetouchError
 from veraretouch.cli import evaluate as eval_cli
 from veraretouch.cli.evaluate import add_eval_command
+from veraretouch.errors import VeraRetouchError
 from veraretouch.evaluation.baselines import BASELINES, auto_levels, grey_world_auto_levels, identity
 from veraretouch.evaluation.folder import evaluate_folder, match_pairs
 from veraretouch.evaluation.report import PSNR_CAP_DB, markdown_report, score, write_report

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veraretouch import Plan, PlanError
-from veraretouch.lut.photo import apply_plan
 from veraretouch.formats.xmp import plan_from_xmp, plan_to_xmp
 from veraretouch.io.images import Photo
 from veraretouch.lut.finishing import finish_pixels
+from veraretouch.lut.photo import apply_plan
 from veraretouch.operators import render
 from veraretouch.operators.color import BAND_SRGB
 from veraretouch.operators.colorspace import srgb_to_oklab
@@ -120,7 +120,9 @@ def test_grain_is_zero_mean_grows_with_amount_and_is_reproducible(seed):
         assert np.array_equal(finish_pixels(grey.copy(), plan, seed=seed), out.astype(np.uint8))
     assert deviations[0] < deviations[1] < deviations[2]
     other = finish_pixels(grey.copy(), Plan(values={"GrainAmount": 50}).to_tensor(), seed=seed + 1)
-    assert not np.array_equal(other, finish_pixels(grey.copy(), Plan(values={"GrainAmount": 50}).to_tensor(), seed=seed))
+    assert not np.array_equal(
+        other, finish_pixels(grey.copy(), Plan(values={"GrainAmount": 50}).to_tensor(), seed=seed)
+    )
 
 
 def test_grain_look_does_not_change_with_resolution():
@@ -271,8 +273,8 @@ def test_blur_backends_agree():
 def test_cube_export_names_the_spatial_effects_it_drops(tmp_path, capsys):
     from PIL import Image
 
-    from veraretouch.formats import read_cube
     from veraretouch.cli import main
+    from veraretouch.formats import read_cube
 
     Image.fromarray(scene(40, 60)).save(tmp_path / "photo.png")
     Plan(values={"Exposure2012": 0.2, "GrainAmount": 30, "Clarity2012": 20}).save(tmp_path / "look.json")

@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 
 from veraretouch import Plan
+from veraretouch.cli import build_parser, main
 from veraretouch.evaluation.metrics import psnr
 from veraretouch.fitting import DEFAULT_STEPS, PER_STRATUM, FitError, fit_plan, sample_pairs
-from veraretouch.cli import build_parser, main
 from veraretouch.io.images import read_image
 from veraretouch.operators import render
 
@@ -184,8 +184,8 @@ def test_a_good_initial_guess_needs_fewer_evaluations(sample_rgb):
 
     from veraretouch.fitting import fit_plan
     from veraretouch.operators import render
-    from veraretouch.plan.parameters import N_SLIDERS
     from veraretouch.plan import Plan
+    from veraretouch.plan.parameters import N_SLIDERS
 
     image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
     params = Plan({"Exposure2012": 0.6, "Contrast2012": -30, "IncrementalTemperature": 25}).to_tensor()[None].float()
@@ -200,8 +200,8 @@ def test_held_sliders_stay_at_zero(sample_rgb):
 
     from veraretouch.fitting import fit_plan
     from veraretouch.operators import render
-    from veraretouch.plan.parameters import N_SLIDERS, param_index
     from veraretouch.plan import Plan
+    from veraretouch.plan.parameters import N_SLIDERS, param_index
 
     image = torch.from_numpy(sample_rgb.copy()).permute(2, 0, 1)[None].float() / 255
     after = render(image, Plan({"Exposure2012": 0.5, "IncrementalTemperature": 30}).to_tensor()[None].float())

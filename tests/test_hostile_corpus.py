@@ -38,9 +38,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from veraretouch.cli import main
 from veraretouch.errors import PlanError
 from veraretouch.formats import read_cube
-from veraretouch.cli import main
 from veraretouch.io.atomic import is_temporary
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -395,8 +395,16 @@ PLANS = {
     "xmp-element-form": (".xmp", _xmp("", "<crs:Exposure2012>+0.30</crs:Exposure2012>"), True),
     "xmp-utf16": (".xmp", _xmp().decode().encode("utf-16"), True),
     "xmp-billion-laughs": (".xmp", _xmp('crs:Name="&d;"', prolog=LAUGHS), False),
-    "xmp-external-entity": (".xmp", _xmp('crs:Name="&x;"', prolog='<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'), False),
-    "xmp-parameter-entity": (".xmp", _xmp(prolog='<!DOCTYPE r [<!ENTITY % p SYSTEM "http://example.com/x">%p;]>'), False),
+    "xmp-external-entity": (
+        ".xmp",
+        _xmp('crs:Name="&x;"', prolog='<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'),
+        False,
+    ),
+    "xmp-parameter-entity": (
+        ".xmp",
+        _xmp(prolog='<!DOCTYPE r [<!ENTITY % p SYSTEM "http://example.com/x">%p;]>'),
+        False,
+    ),
     "xmp-doctype-only": (".xmp", _xmp(prolog="<!DOCTYPE r>"), False),
     "xmp-deep-nesting": (".xmp", _xmp(body="<a>" * 100_000 + "</a>" * 100_000), True),
     "xmp-unclosed-deep": (".xmp", b"<a>" * 100_000, False),
@@ -408,8 +416,11 @@ PLANS = {
     "xmp-out-of-range": (".xmp", _xmp('crs:Contrast2012="+250"'), False),
     "xmp-empty-value": (".xmp", _xmp('crs:Exposure2012=""'), False),
     "xmp-hue-wraps": (".xmp", _xmp('crs:SplitToningShadowHue="-30" crs:SplitToningShadowSaturation="20"'), True),
-    "xmp-bad-curve": (".xmp", _xmp("", "<crs:ToneCurvePV2012><rdf:Seq><rdf:li>0, zero</rdf:li></rdf:Seq>"
-                                       "</crs:ToneCurvePV2012>"), False),
+    "xmp-bad-curve": (
+        ".xmp",
+        _xmp("", "<crs:ToneCurvePV2012><rdf:Seq><rdf:li>0, zero</rdf:li></rdf:Seq></crs:ToneCurvePV2012>"),
+        False,
+    ),
     "xmp-huge-attribute": (".xmp", _xmp(f'crs:Name="{"n" * 900_000}"'), True),
     "xmp-over-the-cap": (".xmp", _xmp(f'crs:Name="{"n" * 1_100_000}"'), False),
     "xmp-processing-instruction": (".xmp", b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>' + _xmp(), True),
@@ -480,7 +491,9 @@ CUBES = {
 def test_hostile_cube_files(tmp_path, case):
     content, accepted = CUBES[case]
     path = tmp_path / "look.cube"
-    path.write_bytes(content if isinstance(content, bytes) else content.encode("latin-1" if case == "latin1" else "utf-8"))
+    path.write_bytes(
+        content if isinstance(content, bytes) else content.encode("latin-1" if case == "latin1" else "utf-8")
+    )
     before = path.read_bytes()
     if accepted:
         lut = read_cube(path)
@@ -683,33 +696,68 @@ def _chunks(count: int, size: int):
 
 WEB_REQUESTS = {
     # name: (method, path (``{s}`` is the session), keyword arguments for the client)
-    "upload-declared-too-large": ("post", "/api/photos", {"content": b"x", "headers": {"content-length": str(1 << 40)}}),
-    "upload-streamed-too-large": ("post", "/api/photos", {"content": _chunks(10, 512 * 1024), "headers": {
-        "content-type": "multipart/form-data; boundary=x"}}),
+    "upload-declared-too-large": (
+        "post",
+        "/api/photos",
+        {"content": b"x", "headers": {"content-length": str(1 << 40)}},
+    ),
+    "upload-streamed-too-large": (
+        "post",
+        "/api/photos",
+        {"content": _chunks(10, 512 * 1024), "headers": {"content-type": "multipart/form-data; boundary=x"}},
+    ),
     "upload-negative-length": ("post", "/api/photos", {"content": b"x", "headers": {"content-length": "-1"}}),
     "upload-no-file-field": ("post", "/api/photos", {"data": {"nothing": "here"}}),
-    "upload-not-multipart": ("post", "/api/photos", {"content": BASES["jpeg"](), "headers": {"content-type": "image/jpeg"}}),
-    "upload-broken-multipart": ("post", "/api/photos", {"content": b"--x\r\nnonsense", "headers": {
-        "content-type": "multipart/form-data; boundary=x"}}),
+    "upload-not-multipart": (
+        "post",
+        "/api/photos",
+        {"content": BASES["jpeg"](), "headers": {"content-type": "image/jpeg"}},
+    ),
+    "upload-broken-multipart": (
+        "post",
+        "/api/photos",
+        {"content": b"--x\r\nnonsense", "headers": {"content-type": "multipart/form-data; boundary=x"}},
+    ),
     "upload-two-files": ("post", "/api/photos", {"files": [("photo", ("a.png", b"1")), ("photo", ("b.png", b"2"))]}),
     "upload-path-name": ("post", "/api/photos", {"files": {"photo": ("../../etc/passwd", b"root:x:0:0")}}),
-    "sliders-deep-json": ("post", "/api/sessions/{s}/sliders", {"content": b"[" * 100_000, "headers": {
-        "content-type": "application/json"}}),
-    "sliders-huge-number": ("post", "/api/sessions/{s}/sliders", {"content": b'{"values": {"Exposure2012": 1'
-                                                                   + b"0" * 5000 + b"}}", "headers": {
-        "content-type": "application/json"}}),
-    "sliders-nan": ("post", "/api/sessions/{s}/sliders", {"content": b'{"values": {"Exposure2012": NaN}}',
-                                                           "headers": {"content-type": "application/json"}}),
-    "sliders-infinity": ("post", "/api/sessions/{s}/sliders", {"content": b'{"values": {"Exposure2012": Infinity}}',
-                                                                "headers": {"content-type": "application/json"}}),
+    "sliders-deep-json": (
+        "post",
+        "/api/sessions/{s}/sliders",
+        {"content": b"[" * 100_000, "headers": {"content-type": "application/json"}},
+    ),
+    "sliders-huge-number": (
+        "post",
+        "/api/sessions/{s}/sliders",
+        {
+            "content": b'{"values": {"Exposure2012": 1' + b"0" * 5000 + b"}}",
+            "headers": {"content-type": "application/json"},
+        },
+    ),
+    "sliders-nan": (
+        "post",
+        "/api/sessions/{s}/sliders",
+        {"content": b'{"values": {"Exposure2012": NaN}}', "headers": {"content-type": "application/json"}},
+    ),
+    "sliders-infinity": (
+        "post",
+        "/api/sessions/{s}/sliders",
+        {"content": b'{"values": {"Exposure2012": Infinity}}', "headers": {"content-type": "application/json"}},
+    ),
     "sliders-too-many": ("post", "/api/sessions/{s}/sliders", {"json": {"values": {f"S{i}": 1 for i in range(500)}}}),
-    "sliders-not-json": ("post", "/api/sessions/{s}/sliders", {"content": b"\xff\xfe", "headers": {
-        "content-type": "application/json"}}),
+    "sliders-not-json": (
+        "post",
+        "/api/sessions/{s}/sliders",
+        {"content": b"\xff\xfe", "headers": {"content-type": "application/json"}},
+    ),
     "style-huge-prompt": ("post", "/api/sessions/{s}/style", {"json": {"prompt": "x" * 100_000}}),
     "style-prompt-not-text": ("post", "/api/sessions/{s}/style", {"json": {"prompt": {"a": 1}}}),
     "auto-aspects-bogus": ("post", "/api/sessions/{s}/auto", {"json": {"aspects": ["sky"] * 3}}),
     "reference-no-after": ("post", "/api/sessions/{s}/reference", {"data": {"aspects": "lighting"}}),
-    "reference-bomb": ("post", "/api/sessions/{s}/reference", {"files": {"after": ("a.png", _png_header(90_000, 90_000))}}),
+    "reference-bomb": (
+        "post",
+        "/api/sessions/{s}/reference",
+        {"files": {"after": ("a.png", _png_header(90_000, 90_000))}},
+    ),
     "preset-over-limit": ("post", "/api/sessions/{s}/preset", {"files": {"preset": ("p.xmp", b" " * (2 << 20))}}),
     "download-unknown": ("get", "/api/sessions/{s}/download/passwd", {}),
     "download-traversal": ("get", "/api/sessions/..%2F..%2Fetc/download/image", {}),

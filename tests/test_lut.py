@@ -13,9 +13,9 @@ from veraretouch.lut import (
     bake_lut,
     bake_lut_tensor,
     identity_lut,
+    kernel,
     lattice_rgb,
 )
-from veraretouch.lut import kernel
 
 RNG_SEED = 1234
 

@@ -266,7 +266,9 @@ def hard_histogram_cosine(first_hwc: np.ndarray, second_hwc: np.ndarray, bins: i
     return float(first @ second / (np.linalg.norm(first) * np.linalg.norm(second)))
 
 
-@pytest.mark.parametrize(("name", "edit"), [(name, edit) for name in PHOTOS for edit in ["gamma", "blur", "colour_shift"]])
+@pytest.mark.parametrize(
+    ("name", "edit"), [(name, edit) for name in PHOTOS for edit in ["gamma", "blur", "colour_shift"]]
+)
 def test_histogram_similarity_is_close_to_hard_histogram_cosine_for_smooth_images(photos, name, edit):
     reference = filters.gaussian(photos[name], sigma=1.0, channel_axis=-1)
     changed = edited(reference, edit)

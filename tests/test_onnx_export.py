@@ -11,14 +11,14 @@ import torch
 import torch.nn.functional as F
 
 from veraretouch import Plan
+from veraretouch.cli import main
 from veraretouch.encoders.reference import thumbnail_pixels
 from veraretouch.encoders.slider import FEATURE_SIZES, params_from_features
 from veraretouch.errors import VeraRetouchError
 from veraretouch.export.graphs import reference_encoder_graphs
 from veraretouch.export.onnx import FP16_TOLERANCE, MANIFEST, TOLERANCE, export_onnx
-from veraretouch.onnx_support import OPSET, ort_session, sha256
-from veraretouch.cli import main
 from veraretouch.lut import apply_lut
+from veraretouch.onnx_support import OPSET, ort_session, sha256
 from veraretouch.planner.features import image_features
 from veraretouch.planner.pipeline import prune_imperceptible
 from veraretouch.weights import load_models

@@ -11,10 +11,17 @@ from hypothesis import strategies as st
 from veraretouch.operators import render
 from veraretouch.operators.color import BAND_CENTRES_DEG, band_blend
 from veraretouch.operators.colorspace import chroma_and_hue, oklab_to_srgb, srgb_to_oklab
-from veraretouch.plan.parameters import (
-    CURVE_SAMPLES, GRADING, HSL_BANDS, SCALARS, SLIDERS, curve_samples, default_params, param_index,
-)
 from veraretouch.plan import Plan
+from veraretouch.plan.parameters import (
+    CURVE_SAMPLES,
+    GRADING,
+    HSL_BANDS,
+    SCALARS,
+    SLIDERS,
+    curve_samples,
+    default_params,
+    param_index,
+)
 
 torch.manual_seed(0)
 

@@ -16,24 +16,49 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from veraretouch.encoders.slider import (
-    FEATURE_SIZES, GRADE_ZONES, SliderEncoder, SliderEncoderConfig, flat_features, params_from_features,
+    FEATURE_SIZES,
+    GRADE_ZONES,
+    SliderEncoder,
+    SliderEncoderConfig,
+    flat_features,
+    params_from_features,
 )
 from veraretouch.operators import render
 from veraretouch.operators.color import (
-    BAND_CENTRES_DEG, band_blend, band_weights, oklch_radians_to_wheel_hue, wheel_hue_to_oklch_radians,
-)
-from veraretouch.plan.parameters import (
-    CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GROUPS, HSL_BANDS, N_SLIDERS, SCALARS, SLIDERS, default_params,
-    param_index,
+    BAND_CENTRES_DEG,
+    band_blend,
+    band_weights,
+    oklch_radians_to_wheel_hue,
+    wheel_hue_to_oklch_radians,
 )
 from veraretouch.plan import Plan
+from veraretouch.plan.parameters import (
+    CURVE_CHANNELS,
+    CURVE_SAMPLES,
+    CURVES_SLICE,
+    GROUPS,
+    HSL_BANDS,
+    N_SLIDERS,
+    SCALARS,
+    SLIDERS,
+    default_params,
+    param_index,
+)
 from veraretouch.planner import MODES, CompactPlanner, CompactPlannerConfig, explain
 from veraretouch.planner.compact import PLAN_FEATURES
-from veraretouch.planner.text import TEXT_DIM
 from veraretouch.planner.features import (
-    AB_BINS, CHROMA_QUANTILES, FEATURE_SIDE, FEATURE_SIZE, GRID, LIGHTNESS_BINS, LIGHTNESS_QUANTILES, RGB_BINS, ZONES,
+    AB_BINS,
+    CHROMA_QUANTILES,
+    FEATURE_SIDE,
+    FEATURE_SIZE,
+    GRID,
+    LIGHTNESS_BINS,
+    LIGHTNESS_QUANTILES,
+    RGB_BINS,
+    ZONES,
     image_features,
 )
+from veraretouch.planner.text import TEXT_DIM
 from veraretouch.renderer import RendererConfig, RetouchRenderer
 
 
@@ -89,7 +114,9 @@ def test_valid_plans_survive_the_feature_round_trip(params):
         sat = float(params[param_index(f"ColorGrade{zone}Sat")])
         assert abs(back[0, param_index(f"ColorGrade{zone}Sat")] - sat) < 1e-3
         if sat >= 1.0:  # the hue of a zero-strength tint is undefined
-            hue_error = float(back[0, param_index(f"ColorGrade{zone}Hue")] - params[param_index(f"ColorGrade{zone}Hue")])
+            hue_error = float(
+                back[0, param_index(f"ColorGrade{zone}Hue")] - params[param_index(f"ColorGrade{zone}Hue")]
+            )
             assert abs((hue_error + 180) % 360 - 180) < 0.05, zone
 
 
@@ -117,7 +144,9 @@ def test_projection_clamps_in_the_documented_way():
     lighting, global_color = FEATURE_SIZES["lighting"], FEATURE_SIZES["global_color"]
     features[0, lighting + 4] = 2.0  # shadow tint x: strength 200 -> 100
     features[0, lighting + 14] = 5.0  # Monochrome
-    features[0, lighting + 15:lighting + 15 + CURVE_SAMPLES] = torch.linspace(0.5, -1.5, CURVE_SAMPLES)  # red curve falls
+    features[0, lighting + 15 : lighting + 15 + CURVE_SAMPLES] = torch.linspace(
+        0.5, -1.5, CURVE_SAMPLES
+    )  # red curve falls
     params = params_from_features(features)
     assert params[0, param_index("Exposure2012")] == 5.0 and params[0, param_index("Contrast2012")] == -100.0
     assert params[0, param_index("ColorGradeShadowSat")] == 100.0 and params[0, param_index("Monochrome")] == 1.0
@@ -203,7 +232,9 @@ def test_feature_layout_matches_the_docstring(photo):
     lightness = srgb_to_oklab(photo)[0, 0].flatten()
     assert torch.allclose(features[LAYOUT["lightness_quantiles"]],
                           torch.quantile(lightness, torch.tensor(LIGHTNESS_QUANTILES)), atol=1e-6)
-    assert torch.allclose(features[LAYOUT["grid"]], F.adaptive_avg_pool2d(srgb_to_oklab(photo), GRID).flatten(), atol=1e-6)
+    assert torch.allclose(
+        features[LAYOUT["grid"]], F.adaptive_avg_pool2d(srgb_to_oklab(photo), GRID).flatten(), atol=1e-6
+    )
     from veraretouch.planner.features import exposure_key, illuminant_estimates
 
     assert torch.allclose(features[LAYOUT["illuminant"]], illuminant_estimates(photo)[0], atol=1e-6)
@@ -332,13 +363,17 @@ def test_instruction_and_mode_change_the_plan(photo):
 
 @pytest.mark.parametrize("text_hidden", [0, 16])
 def test_save_and_load_give_identical_plans(photo, tmp_path, text_hidden):
-    planner = random_head(CompactPlanner(CompactPlannerConfig(hidden=32, blocks=2, dropout=0.3, text_hidden=text_hidden)))
+    planner = random_head(
+        CompactPlanner(CompactPlannerConfig(hidden=32, blocks=2, dropout=0.3, text_hidden=text_hidden))
+    )
     planner.set_feature_statistics(torch.randn(10, FEATURE_SIZE) * 3 + 1)
     assert (planner.feature_std >= 1e-4).all() and planner.feature_mean.abs().sum() > 0
     planner.eval()
     loaded = CompactPlanner.from_pretrained(planner.save_pretrained(tmp_path / "compact_planner"))
     assert not loaded.training and loaded.config == planner.config
-    assert torch.equal(loaded.feature_mean, planner.feature_mean) and torch.equal(loaded.feature_std, planner.feature_std)
+    assert torch.equal(loaded.feature_mean, planner.feature_mean) and torch.equal(
+        loaded.feature_std, planner.feature_std
+    )
     encoder, _ = small_models()
     images = torch.cat([photo, photo.flip(-1) * 0.7])
     first = planner.plan(images, "auto", slider_encoder=encoder)
@@ -426,7 +461,9 @@ def test_a_wording_the_checker_rejects_falls_back_to_plain_facts(dark_photo, mon
     plan = Plan({"Exposure2012": -0.5})
     explanation = explain(dark_photo, plan)
     assert len(calls) == module.ATTEMPTS
-    assert explanation.spans["lighting"][1].startswith("Set Exposure2012") and "-0.5" in explanation.spans["lighting"][1]
+    assert (
+        explanation.spans["lighting"][1].startswith("Set Exposure2012") and "-0.5" in explanation.spans["lighting"][1]
+    )
     assert explanation.spans["global_color"] == spans["global_color"], "spans that passed are kept"
     assert explanation.contradictions == [] and explanation.to_record()["checked"] is True
 
@@ -552,7 +589,9 @@ def test_planner_training_writes_its_outputs_and_resumes(cached, tmp_path):
     assert first.step == 2 and (tmp_path / "checkpoint.pt").is_file()
     second = PlannerTrainer(tmp_path, cached["train"], cached["validation"], renderer, encoder, config)
     assert second.step == 2, "a second trainer on the same folder resumes"
-    assert all(torch.equal(a, b) for a, b in zip(first.planner.state_dict().values(), second.planner.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(first.planner.state_dict().values(), second.planner.state_dict().values())
+    )
     second.train(progress=False)
     assert second.step == 4
     rows = (tmp_path / "log.csv").read_text().splitlines()
@@ -654,7 +693,9 @@ def test_direction_samples_join_the_training_set_with_rendered_targets(cached, c
     count = len(train["mode"])
     assert len(merged["mode"]) == count + 6 and (merged["mode"][count:] == MODES.index("style")).all()
     assert len(merged["texts"]) == len(merged["records"]) == count + 6
-    assert merged["text"][count:].abs().sum() > 0 and merged["target_colors"].shape[1:] == train["target_colors"].shape[1:]
+    assert (
+        merged["text"][count:].abs().sum() > 0 and merged["target_colors"].shape[1:] == train["target_colors"].shape[1:]
+    )
 
 
 def test_param_requests_join_style_mode_with_their_labels(cached):
@@ -707,7 +748,9 @@ def test_preset_samples_whose_look_words_disagree_leave_the_training_set(cached)
     kept = with_agreeing_look_words(train)
     assert len(kept["mode"]) == len(train["mode"]) - 1
     assert len(kept["texts"]) == len(kept["records"]) == len(kept["features"]) == len(kept["mode"])
-    assert [r["key"] for r in kept["records"]] == [r["key"] for i, r in enumerate(train["records"]) if i != contradicted]
+    assert [r["key"] for r in kept["records"]] == [
+        r["key"] for i, r in enumerate(train["records"]) if i != contradicted
+    ]
 
 
 def test_no_direction_phrasing_is_a_prompt_of_the_instruction_suite():
@@ -786,7 +829,9 @@ def test_illuminant_estimates_see_a_cast_and_the_key_sees_a_stop(photo):
     assert (shift[0, 0::2] > 0.05).all() and (shift[0, 1::2] < -0.05).all(), "every estimator: redder, less blue"
     darker = linear_rgb_to_srgb(linear / 2)
     key_change, median_change = (exposure_key(darker) - exposure_key(photo))[0].tolist()
-    assert abs(median_change + 1) < 0.01 and -1.05 < key_change < -0.8, "a stop down (the floor holds the darkest pixels)"
+    assert abs(median_change + 1) < 0.01 and -1.05 < key_change < -0.8, (
+        "a stop down (the floor holds the darkest pixels)"
+    )
     assert torch.isfinite(illuminant_estimates(torch.zeros(1, 3, 8, 8))).all()
 
 
@@ -797,4 +842,6 @@ def test_planners_trained_before_a_feature_group_was_appended_read_their_columns
     features = image_features(photo)
     assert features.shape[1] > 288
     modes = torch.tensor([MODES.index("auto")])
-    assert torch.equal(old(features, torch.zeros(1, TEXT_DIM), modes), old(features[:, :288], torch.zeros(1, TEXT_DIM), modes))
+    assert torch.equal(
+        old(features, torch.zeros(1, TEXT_DIM), modes), old(features[:, :288], torch.zeros(1, TEXT_DIM), modes)
+    )

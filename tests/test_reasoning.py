@@ -39,8 +39,8 @@ from veraretouch.formats import read_plan
 from veraretouch.formats.jsonplan import plan_from_json
 from veraretouch.operators import render
 from veraretouch.operators.colorspace import rgb_to_lab
-from veraretouch.plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS
 from veraretouch.plan import Plan
+from veraretouch.plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS
 
 CORPUS_SIZE = 2000
 PLANTED_TEXTS = 600

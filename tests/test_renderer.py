@@ -111,7 +111,10 @@ def test_save_and_load_round_trip(tmp_path):
     renderer, encoder = RetouchRenderer(SMALL), SliderEncoder()
     renderer.save_pretrained(tmp_path / "renderer")
     encoder.save_pretrained(tmp_path / "encoder")
-    loaded, loaded_encoder = RetouchRenderer.from_pretrained(tmp_path / "renderer"), SliderEncoder.from_pretrained(tmp_path / "encoder")
+    loaded, loaded_encoder = (
+        RetouchRenderer.from_pretrained(tmp_path / "renderer"),
+        SliderEncoder.from_pretrained(tmp_path / "encoder"),
+    )
     assert loaded.config == renderer.config
     image, latents = torch.rand(1, 3, 4, 4), random_latents(1)
     assert torch.equal(loaded(image, latents), renderer.eval()(image, latents))
@@ -150,7 +153,11 @@ def test_identity_plan_encodes_to_zero_latents():
 def test_each_latent_group_sees_only_its_own_controls():
     encoder = SliderEncoder()
     base = Plan({"Exposure2012": 0.5, "Vibrance": 20, "HueAdjustmentBlue": 30}).to_tensor()[None]
-    moves = {"lighting": "Contrast2012", "global_color": "IncrementalTemperature", "specific_color": "SaturationAdjustmentRed"}
+    moves = {
+        "lighting": "Contrast2012",
+        "global_color": "IncrementalTemperature",
+        "specific_color": "SaturationAdjustmentRed",
+    }
     reference = encoder(base).reshape(3, -1)
     for group, name in moves.items():
         changed = base.clone()
@@ -204,4 +211,6 @@ def test_onnx_bake_matches_the_pytorch_bake(tmp_path):
     plain = RetouchRenderer(config)
     plain.load_state_dict(loaded.state_dict())
     changed = loaded.bake_lut(latents, size=17)
-    assert np.abs(changed - slow).max() > 1e-3 and np.abs(changed - plain.eval().bake_lut(latents, size=17)).max() < 1e-6
+    assert (
+        np.abs(changed - slow).max() > 1e-3 and np.abs(changed - plain.eval().bake_lut(latents, size=17)).max() < 1e-6
+    )

@@ -10,7 +10,13 @@ from veraretouch.operators import render
 from veraretouch.plan.parameters import default_params, param_index
 from veraretouch.planner.vlm_tokens import RETOUCH_TOKENS, build_answer
 from veraretouch.training.rewards import (
-    RewardWeights, aesthetic_reward, combine_rewards, format_checks, format_reward, format_rewards, similarity_reward,
+    RewardWeights,
+    aesthetic_reward,
+    combine_rewards,
+    format_checks,
+    format_reward,
+    format_rewards,
+    similarity_reward,
 )
 
 SPANS = format_reasoning({

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from veraretouch.cli import main
 from veraretouch.encoders.slider import flat_features
 from veraretouch.evaluation.aesthetic import AestheticCritic
-from veraretouch.cli import main
 from veraretouch.operators import render
 from veraretouch.plan.parameters import default_params, param_index
 from veraretouch.planner.base import MODES
@@ -40,11 +40,16 @@ def synthetic_cache(count: int, seed: int) -> dict:
     modes = torch.tensor([MODES.index("auto" if i % 2 else "style") for i in range(count)])
     _, slider_encoder = load_models(None, "renderer", "slider_encoder")
     return {
-        "features": image_features(images), "input_colors": images.flatten(2)[:, :, picks].transpose(1, 2).half(),
+        "features": image_features(images),
+        "input_colors": images.flatten(2)[:, :, picks].transpose(1, 2).half(),
         "target_colors": targets.flatten(2)[:, :, picks].transpose(1, 2).half(),
-        "plan_features": flat_features(params.double()).float(), "latents": slider_encoder(params).detach(),
-        "mode": modes, "texts": ["" if m == 0 else "brighter and warmer" for m in modes.tolist()],
-        "records": [{"key": f"s{i}", "subset": MODES[m], "kinds": [], "preset": None} for i, m in enumerate(modes.tolist())],
+        "plan_features": flat_features(params.double()).float(),
+        "latents": slider_encoder(params).detach(),
+        "mode": modes,
+        "texts": ["" if m == 0 else "brighter and warmer" for m in modes.tolist()],
+        "records": [
+            {"key": f"s{i}", "subset": MODES[m], "kinds": [], "preset": None} for i, m in enumerate(modes.tolist())
+        ],
     }
 
 

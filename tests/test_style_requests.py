@@ -15,7 +15,13 @@ from veraretouch.operators import render
 from veraretouch.operators.colorspace import rgb_to_lab
 from veraretouch.plan.parameters import SPECS, default_params
 from veraretouch.reasoning.requests import (
-    STRENGTH_WORDS, STRENGTHS, Intent, OutOfScopeRequest, check_in_scope, intent_moves, parse_request,
+    STRENGTH_WORDS,
+    STRENGTHS,
+    Intent,
+    OutOfScopeRequest,
+    check_in_scope,
+    intent_moves,
+    parse_request,
 )
 from veraretouch.reasoning.style import apply_intent
 
@@ -111,11 +117,28 @@ def test_moves_grow_with_strength(attribute, bands):
     assert list(STRENGTHS) == ["small", "medium", "large", "very large"]
 
 
-OUT_OF_SCOPE = ("remove the person on the left", "erase the tourists", "replace the sky with a sunset",
-                "swap the background for a beach", "sharpen it", "make it sharper", "blur the background",
-                "add some bokeh", "crop it to a square", "rotate it 90 degrees", "straighten the horizon",
-                "remove the noise", "add film grain", "add a vignette", "whiten the teeth", "smooth the skin",
-                "add a watermark", "get rid of the power lines", "upscale it to 4k", "turn it into a watercolour painting")
+OUT_OF_SCOPE = (
+    "remove the person on the left",
+    "erase the tourists",
+    "replace the sky with a sunset",
+    "swap the background for a beach",
+    "sharpen it",
+    "make it sharper",
+    "blur the background",
+    "add some bokeh",
+    "crop it to a square",
+    "rotate it 90 degrees",
+    "straighten the horizon",
+    "remove the noise",
+    "add film grain",
+    "add a vignette",
+    "whiten the teeth",
+    "smooth the skin",
+    "add a watermark",
+    "get rid of the power lines",
+    "upscale it to 4k",
+    "turn it into a watercolour painting",
+)
 
 
 @pytest.mark.parametrize("request_text", OUT_OF_SCOPE)
@@ -141,7 +164,9 @@ def _photo() -> torch.Tensor:
     y = torch.linspace(0.05, 0.95, height)[:, None].expand(height, width)
     hue = torch.linspace(0, 2 * torch.pi, width)[None].expand(height, width)
     chroma = 0.18 * (torch.arange(width) > 16).float()[None]
-    rgb = torch.stack([y + chroma * torch.cos(hue), y + chroma * torch.cos(hue - 2.09), y + chroma * torch.cos(hue + 2.09)])
+    rgb = torch.stack(
+        [y + chroma * torch.cos(hue), y + chroma * torch.cos(hue - 2.09), y + chroma * torch.cos(hue + 2.09)]
+    )
     return rgb.clamp(0, 1)[None]
 
 

@@ -59,8 +59,15 @@ def _tokenizer(specials: list[str], eos: str):
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.train_from_iterator(CORPUS, trainers.BpeTrainer(
-        vocab_size=320, special_tokens=specials, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer.train_from_iterator(
+        CORPUS,
+        trainers.BpeTrainer(
+            vocab_size=320,
+            special_tokens=specials,
+            show_progress=False,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
     return transformers.PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=specials[0])
 
 
@@ -75,8 +82,15 @@ def _qwen(version: str):
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
                 "<|video_pad|>"]
     tokenizer = _tokenizer(specials, "<|im_end|>")
-    ids = {f"{name}_token_id": tokenizer.convert_tokens_to_ids(f"<|{token}|>") for name, token in
-           (("image", "image_pad"), ("video", "video_pad"), ("vision_start", "vision_start"), ("vision_end", "vision_end"))}
+    ids = {
+        f"{name}_token_id": tokenizer.convert_tokens_to_ids(f"<|{token}|>")
+        for name, token in (
+            ("image", "image_pad"),
+            ("video", "video_pad"),
+            ("vision_start", "vision_start"),
+            ("vision_end", "vision_end"),
+        )
+    }
     text = _text_config(tokenizer, rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3],
                                                     "rope_theta": 10000.0})
     if version == "2":
@@ -87,7 +101,10 @@ def _qwen(version: str):
         config = transformers.Qwen2_5_VLConfig(text_config=text, vision_config=dict(
             depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32, window_size=56,
             fullatt_block_indexes=[1]), **ids)
-        model, processor_class = transformers.Qwen2_5_VLForConditionalGeneration(config), transformers.Qwen2_5_VLProcessor
+        model, processor_class = (
+            transformers.Qwen2_5_VLForConditionalGeneration(config),
+            transformers.Qwen2_5_VLProcessor,
+        )
     if not transformers.utils.is_torchvision_available():  # its video processor needs torchvision
         processor_class = image_only_processor_class(processor_class)
     image_processor = transformers.Qwen2VLImageProcessorPil(size={"shortest_edge": 28 * 28 * 4,
@@ -97,14 +114,25 @@ def _qwen(version: str):
 
 def _idefics3():
     rows = [f"<row_{i}_col_{j}>" for i in range(1, 7) for j in range(1, 7)]
-    tokenizer = _tokenizer(["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<image>", "<fake_token_around_image>",
-                            "<global-img>", *rows], "<end_of_utterance>")
+    tokenizer = _tokenizer(
+        [
+            "<|endoftext|>",
+            "<|im_start|>",
+            "<end_of_utterance>",
+            "<image>",
+            "<fake_token_around_image>",
+            "<global-img>",
+            *rows,
+        ],
+        "<end_of_utterance>",
+    )
     config = transformers.Idefics3Config(
         text_config=dict(model_type="llama", **_text_config(tokenizer)), scale_factor=2,
         vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
                            image_size=32, patch_size=8), image_token_id=tokenizer.convert_tokens_to_ids("<image>"))
-    image_processor = transformers.Idefics3ImageProcessorPil(size={"longest_edge": 32}, max_image_size={"longest_edge": 32},
-                                                             do_image_splitting=False)
+    image_processor = transformers.Idefics3ImageProcessorPil(
+        size={"longest_edge": 32}, max_image_size={"longest_edge": 32}, do_image_splitting=False
+    )
     processor = transformers.Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=4,
                                                chat_template=IDEFICS_TEMPLATE)
     return transformers.Idefics3ForConditionalGeneration(config), processor
@@ -118,7 +146,9 @@ def _llava():
         text_config=dict(model_type="qwen2", **_text_config(tokenizer)),
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"), vision_feature_select_strategy="default",
         vision_feature_layer=-1)
-    image_processor = transformers.CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    image_processor = transformers.CLIPImageProcessorPil(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+    )
     processor = transformers.LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=8,
                                             vision_feature_select_strategy="default", num_additional_image_tokens=1,
                                             chat_template=LLAVA_TEMPLATE)
@@ -193,7 +223,9 @@ def test_prompts_per_mode():
 
 
 def test_param_prompt_gives_slider_values_divided_by_100():
-    prompt = build_prompt("param", '{"Exposure2012": {"value": 30}, "Contrast2012": {"value": -12}, "Vibrance": {"value": 7}}')
+    prompt = build_prompt(
+        "param", '{"Exposure2012": {"value": 30}, "Contrast2012": {"value": -12}, "Vibrance": {"value": 7}}'
+    )
     assert prompt.startswith(TASK_TOKENS["param"])
     assert '{"Exposure2012": 0.3, "Contrast2012": -0.12, "Vibrance": 0.07}' in prompt
     assert param_values_text(Plan({"Exposure2012": 1.25, "Saturation": -100})) == \
@@ -401,7 +433,7 @@ def test_vlm_policy_dapo_step_with_overlong_shaping(checkpoints, renderer):
     assert not torch.equal(weight, _lm_layer_weight(policy.planner)), "the update reaches the language model"
 
 
-# ---------------------------------------------------------------------------------------- DAPO runs (train rl --planner vlm)
+# ---------------------------------------------------------------------- DAPO runs (train rl --planner vlm)
 TINY_RL = dict(steps=2, group_size=2, prompts_per_batch=2, minibatches=1, eval_every=1, checkpoint_every=1,
                eval_samples=2, side=32, lora_rank=4, lora_alpha=8, learning_rate=1e-3, warmup_steps=1)
 
@@ -442,7 +474,11 @@ def test_rl_trainer_trains_checkpoints_trainable_weights_resumes_and_exports(che
     assert [int(row["step"]) for row in steps] == [1, 2] and all(float(row["mean_length"]) <= 6 for row in steps)
     log = list(csv.DictReader(open(out / "log.csv")))
     assert [int(row["step"]) for row in log] == [0, 1, 2], "the start is evaluated first"
-    assert (out / "best" / "vlm_planner").is_dir() and json.loads((out / "best" / "best.json").read_text())["step"] in (0, 1, 2)
+    assert (out / "best" / "vlm_planner").is_dir() and json.loads((out / "best" / "best.json").read_text())["step"] in (
+        0,
+        1,
+        2,
+    )
     assert float(log[-1]["similarity"]) > 0 and float(log[-1]["format"]) == 0.0  # random weights never format
     saved = torch.load(out / "checkpoint.pt", weights_only=False)["policy"]
     assert any("lora_B" in name for name in saved) and any("embed_tokens" in name for name in saved)
@@ -494,11 +530,12 @@ def test_train_rl_cli_runs_the_vlm_planner_and_refuses_wrong_options(checkpoints
     VLMPlanner.from_checkpoint(checkpoints["qwen2_vl"], VLMPlannerConfig(max_new_tokens=6),
                                renderer=shipped).save_pretrained(tmp_path / "start")
     base = ["train", "rl", "--photos", str(photos), "-o", str(tmp_path / "run")]
-    for extra, message in ((["--planner", "vlm", "--data", str(data)], "needs --checkpoint DIR"),
-                           (["--planner", "vlm", "--checkpoint", str(tmp_path / "start")], "needs --checkpoint DIR"),
-                           (["--checkpoint", str(tmp_path / "start"), "--data", str(data)], "--checkpoint is for --planner vlm"),
-                           (["--planner", "vlm", "--checkpoint", str(tmp_path / "start"), "--data", str(photos)],
-                            "not a dataset")):
+    for extra, message in (
+        (["--planner", "vlm", "--data", str(data)], "needs --checkpoint DIR"),
+        (["--planner", "vlm", "--checkpoint", str(tmp_path / "start")], "needs --checkpoint DIR"),
+        (["--checkpoint", str(tmp_path / "start"), "--data", str(data)], "--checkpoint is for --planner vlm"),
+        (["--planner", "vlm", "--checkpoint", str(tmp_path / "start"), "--data", str(photos)], "not a dataset"),
+    ):
         assert main(base + extra) == 2
         assert message in capsys.readouterr().err
     assert main(["train", "renderer", "--photos", str(photos), "-o", str(tmp_path / "r"), "--planner", "vlm"]) == 2

@@ -240,8 +240,13 @@ def test_deep_grey_and_alpha_photos_download_as_they_came(client, tmp_path, kind
     if kind == "16-bit TIFF":
         photo = Photo(rng.integers(0, 65535, (90, 120, 3), dtype=np.uint16), None, "TIFF", None, None)
     else:
-        photo = Photo(rng.integers(0, 255, (90, 120, 1), dtype=np.uint8), rng.integers(0, 255, (90, 120), dtype=np.uint8),
-                      "PNG", None, None)
+        photo = Photo(
+            rng.integers(0, 255, (90, 120, 1), dtype=np.uint8),
+            rng.integers(0, 255, (90, 120), dtype=np.uint8),
+            "PNG",
+            None,
+            None,
+        )
     path = write_image(photo, tmp_path / f"in{'.tif' if photo.format == 'TIFF' else '.png'}")
     session = open_photo(client, path.read_bytes(), path.name)["session"]
     assert client.get(f"/api/sessions/{session}/original.jpg").status_code == 200
@@ -459,8 +464,9 @@ def test_serve_command_teaches_and_binds_loopback_by_default(capsys):
         build_parser().parse_args(["serve", "--help"])
     help_text = capsys.readouterr().out
     assert "examples:" in help_text and "safety:" in help_text and "--host 0.0.0.0" in help_text
-    assert [is_loopback(host) for host in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "192.168.1.5", "example.com")] == [
-        True, True, True, False, False, False]
+    assert [
+        is_loopback(host) for host in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "192.168.1.5", "example.com")
+    ] == [True, True, True, False, False, False]
     assert allowed_hosts("127.0.0.1", []) == {"127.0.0.1", "localhost", "::1", "[::1]"}
     assert allowed_hosts("127.0.0.1", ["Photos.Example.com"]) == {"127.0.0.1", "localhost", "::1", "[::1]",
                                                                   "photos.example.com"}
@@ -482,11 +488,13 @@ def test_serve_warns_loudly_off_loopback(monkeypatch, capsys):
     import torch
     import uvicorn
 
-    from veraretouch.cli import main
     from veraretouch.api import Retoucher
+    from veraretouch.cli import main
 
     served = {}
-    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: served.update(app=self.config.app, sockets=sockets))
+    monkeypatch.setattr(
+        uvicorn.Server, "run", lambda self, sockets: served.update(app=self.config.app, sockets=sockets)
+    )
     monkeypatch.setattr(Retoucher, "pipeline", property(lambda self: None))
     monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)
     assert main(["serve", "--host", "0.0.0.0", "--port", "0", "--max-upload-mb", "5"]) == 0

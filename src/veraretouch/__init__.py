@@ -25,7 +25,7 @@ import os
 # docs/web.md). Passive waiting unless the user chose otherwise; it must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .version import __version__  # noqa: E402 -- after the OpenMP setting, as every import
+from .version import __version__ as __version__  # noqa: E402 -- after the OpenMP setting, as every import
 
 _EXPORTS = {
     "Retoucher": "veraretouch.api",

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Mapping, Protocol
 
 import numpy as np
 
-from .lut.photo import DEFAULT_LUT_SIZE, apply_plan, bake_plan_lut
 from .errors import VeraRetouchError
 from .io.images import DEFAULT_MAX_PIXELS, Photo, proxy_photo, read_image, write_image
+from .lut.photo import DEFAULT_LUT_SIZE, apply_plan, bake_plan_lut
 from .plan import Plan
 
 if TYPE_CHECKING:  # torch and the renderer load where latent edits are made: param mode needs neither

@@ -121,8 +121,12 @@ def half_weights(model, min_elements: int = FP16_MIN_ELEMENTS):
         if initializer.data_type != onnx.TensorProto.FLOAT or math.prod(initializer.dims) < min_elements:
             continue
         name = initializer.name
-        initializer.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(initializer).astype(np.float16), f"{name}.fp16"))
-        casts.append(onnx.helper.make_node("Cast", [f"{name}.fp16"], [name], name=f"{name}.to_fp32", to=onnx.TensorProto.FLOAT))
+        initializer.CopyFrom(
+            numpy_helper.from_array(numpy_helper.to_array(initializer).astype(np.float16), f"{name}.fp16")
+        )
+        casts.append(
+            onnx.helper.make_node("Cast", [f"{name}.fp16"], [name], name=f"{name}.to_fp32", to=onnx.TensorProto.FLOAT)
+        )
     nodes = casts + list(half.graph.node)
     del half.graph.node[:]
     half.graph.node.extend(nodes)

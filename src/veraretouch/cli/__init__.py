@@ -26,7 +26,8 @@ from .train import add_train_command
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="veraretouch",
-        description="Reasoning photo retouching: explainable, differentiable edits rendered at full resolution on a CPU.",
+        description="Reasoning photo retouching: explainable, differentiable edits rendered at full resolution "
+                    "on a CPU.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (add_param_command, add_fit_command, add_reference_command, add_train_command, add_data_command,

@@ -70,10 +70,26 @@ def assignment(text: str) -> tuple[str, float]:
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """Options every retouching mode shares."""
-    parser.add_argument("photos", nargs="+", metavar="PHOTO", help="image files, folders or glob patterns (JPEG, PNG, TIFF)")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results (created if needed)")
-    parser.add_argument("--export", type=export_list, default=[], metavar="LIST", help="also write the edit as: cube, xmp (comma separated)")
-    parser.add_argument("--lut-size", type=int, default=65, metavar="N", help="LUT resolution for rendering and .cube export (default 65)")
+    parser.add_argument(
+        "photos", nargs="+", metavar="PHOTO", help="image files, folders or glob patterns (JPEG, PNG, TIFF)"
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results (created if needed)"
+    )
+    parser.add_argument(
+        "--export",
+        type=export_list,
+        default=[],
+        metavar="LIST",
+        help="also write the edit as: cube, xmp (comma separated)",
+    )
+    parser.add_argument(
+        "--lut-size",
+        type=int,
+        default=65,
+        metavar="N",
+        help="LUT resolution for rendering and .cube export (default 65)",
+    )
     parser.add_argument("--format", choices=("jpeg", "png", "tiff"), help="output format (default: same as the input)")
     parser.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality 1-100 (default 95)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")

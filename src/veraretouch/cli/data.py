@@ -56,13 +56,19 @@ def add_data_command(commands) -> None:
                        help="render evaluations allowed when fitting an auto sample's fix (default 30)")
     build.add_argument("--out", required=True, type=Path, metavar="DIR", help="dataset folder (resumed if present)")
     build.add_argument("--presets", type=Path, metavar="DIR", help="folder of Lightroom .xmp presets (for style)")
-    build.add_argument("--per-photo", type=positive_int, default=520, metavar="N", help="samples per photo (default 520)")
+    build.add_argument(
+        "--per-photo", type=positive_int, default=520, metavar="N", help="samples per photo (default 520)"
+    )
     build.add_argument("--subsets", type=subset_list, default=("auto", "style", "param"), metavar="LIST",
                        help="auto,style,param (default all; weights 0.5/0.3/0.2)")
     build.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    build.add_argument("--shard-size", type=positive_int, default=200, metavar="N", help="samples per shard (default 200)")
+    build.add_argument(
+        "--shard-size", type=positive_int, default=200, metavar="N", help="samples per shard (default 200)"
+    )
     build.add_argument("--materialize", action="store_true", help="also store input/target PNGs (portable, larger)")
-    build.add_argument("--models", type=Path, metavar="DIR", help="renderer + slider encoder run folder (default shipped)")
+    build.add_argument(
+        "--models", type=Path, metavar="DIR", help="renderer + slider encoder run folder (default shipped)"
+    )
     build.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                        help="run on Ray Data: local Ray, or a cluster address")
     build.set_defaults(run=run_data_build)

@@ -26,9 +26,12 @@ def main() -> int:
         code = cli_main(["param", str(sample), "--params", str(plan_path), "-o", str(param_dir),
                          "--export", "cube,xmp", "--overwrite"])
     if code == 0:
-        print(f"\ninput:   {sample}\nauto:    {auto_dir / 'coffee.jpg'} (plan, explanation: {auto_dir / 'coffee.plan.json'};"
-              f" exports: coffee.cube, coffee.xmp)\nparam:   {param_dir / 'coffee.jpg'} (exports: "
-              f"{param_dir / 'coffee.cube'} 3D LUT, {param_dir / 'coffee.xmp'} Lightroom preset)")
+        print(
+            f"\ninput:   {sample}\nauto:    {auto_dir / 'coffee.jpg'} "
+            f"(plan, explanation: {auto_dir / 'coffee.plan.json'};"
+            f" exports: coffee.cube, coffee.xmp)\nparam:   {param_dir / 'coffee.jpg'} (exports: "
+            f"{param_dir / 'coffee.cube'} 3D LUT, {param_dir / 'coffee.xmp'} Lightroom preset)"
+        )
         print("\nnext: `make serve` opens the web app (your own photos, every mode, sliders to nudge); "
               "docs/api.md for Python")
     return code

@@ -37,7 +37,7 @@ then veraretouch.lut.apply_lut(pixels, lut[0]), or veraretouch.formats.cube.writ
 
 Nothing is overwritten without --overwrite (which replaces the files an export writes and keeps
 the rest). docs/export.md has the details. Exit status: 0 done, 2 bad usage or a failed check.
-"""
+"""  # noqa: E501 -- the example line is printed as it is
 
 
 def _lut_sizes(text: str) -> list[int]:
@@ -67,7 +67,9 @@ def add_export_commands(commands) -> argparse.ArgumentParser:
         epilog=EXPORT_ONNX_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     onnx.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the files (created if needed)")
-    onnx.add_argument("--models", type=Path, metavar="RUN_DIR", help="a training run folder instead of the shipped weights")
+    onnx.add_argument(
+        "--models", type=Path, metavar="RUN_DIR", help="a training run folder instead of the shipped weights"
+    )
     onnx.add_argument("--fp16", action="store_true", help="also write half-precision-weight copies (*.fp16.onnx)")
     onnx.add_argument("--lut-size", type=_lut_sizes, default=[33, 65], metavar="N[,N]",
                       help="LUT baker sizes, comma separated (default 33,65)")

@@ -39,7 +39,9 @@ def add_fit_command(commands) -> None:
     )
     fit.add_argument("--before", required=True, type=Path, metavar="BEFORE", help="the photo before the edit")
     fit.add_argument("--after", required=True, type=Path, metavar="AFTER", help="the same photo after the edit")
-    fit.add_argument("-o", "--output", required=True, type=Path, metavar="PRESET", help="preset to write: .xmp or .json")
+    fit.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="PRESET", help="preset to write: .xmp or .json"
+    )
     fit.add_argument("--extensions", action="store_true", help="also fit colour grading and point curves")
     fit.add_argument("--spatial", action="store_true",
                      help="also fit the post-crop vignette (amount, midpoint) and clarity on the whole images")

@@ -37,7 +37,9 @@ def add_param_command(commands) -> None:
         epilog=PARAM_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_output_options(param)
-    param.add_argument("--params", type=Path, metavar="FILE", help="plan file: .xmp, .json (ours or the VeraRetouch param file)")
+    param.add_argument(
+        "--params", type=Path, metavar="FILE", help="plan file: .xmp, .json (ours or the VeraRetouch param file)"
+    )
     param.add_argument("--set", type=assignment, action="append", default=[], metavar="NAME=VALUE",
                        help="set one control, e.g. Exposure2012=0.5 (repeatable; applied on top of --params)")
     param.set_defaults(run=run_param)
@@ -46,8 +48,8 @@ def add_param_command(commands) -> None:
 def run_param(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..lut.photo import bake_plan_lut
     from ..api import PlanEdit, spatial_note
+    from ..lut.photo import bake_plan_lut
 
     plan = load_plan(args)
     check_output_options(args)

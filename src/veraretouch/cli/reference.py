@@ -40,19 +40,23 @@ def add_reference_command(commands) -> None:
         epilog=REFERENCE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_output_options(reference)
-    reference.add_argument("--after", required=True, type=Path, metavar="A", help="the example after the edit, or a target look")
+    reference.add_argument(
+        "--after", required=True, type=Path, metavar="A", help="the example after the edit, or a target look"
+    )
     reference.add_argument("--before", type=Path, metavar="B", help="the example before the edit (same photo as A)")
     reference.add_argument("--aspects", type=aspect_list, default=None, metavar="LIST",
                            help="keep only these aspects: lighting, global_color, specific_color (default all)")
     reference.add_argument("--no-refine", dest="refine", action="store_false",
                            help="pair mode: use the encoder's latents as they are (faster, less faithful)")
-    reference.add_argument("--models", type=Path, metavar="DIR", help="a training run folder instead of the shipped weights")
+    reference.add_argument(
+        "--models", type=Path, metavar="DIR", help="a training run folder instead of the shipped weights"
+    )
     reference.set_defaults(run=run_reference)
 
 
 def run_reference(args: argparse.Namespace) -> int:
-    from ..io.images import read_image
     from ..api import Retoucher
+    from ..io.images import read_image
 
     check_output_options(args)
     retoucher = Retoucher(args.models, lut_size=args.lut_size)

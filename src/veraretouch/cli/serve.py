@@ -57,7 +57,9 @@ def add_serve_command(commands) -> argparse.ArgumentParser:
                        help="largest upload in MB: one photo, or reference mode's after + before (default 64)")
     serve.add_argument("--max-pixels", type=int, default=64_000_000, metavar="N",
                        help="largest image in pixels, checked before decoding (default 64,000,000)")
-    serve.add_argument("--models", type=Path, metavar="DIR", help="a training run folder instead of the shipped weights")
+    serve.add_argument(
+        "--models", type=Path, metavar="DIR", help="a training run folder instead of the shipped weights"
+    )
     serve.set_defaults(run=run_serve)
     return serve
 

@@ -45,8 +45,13 @@ def instruction_statistics(out: Path, shards: list[str]) -> dict[str, dict]:
     result = {}
     for subset, items in sorted(texts.items()):
         top, count = collections.Counter(items).most_common(1)[0]
-        result[subset] = {"instructions": len(items), "distinct": len(set(items)), "top": top,
-                          "top_share": count / len(items), "mean_words": float(np.mean([len(t.split()) for t in items]))}
+        result[subset] = {
+            "instructions": len(items),
+            "distinct": len(set(items)),
+            "top": top,
+            "top_share": count / len(items),
+            "mean_words": float(np.mean([len(t.split()) for t in items])),
+        }
     return result
 
 

@@ -40,7 +40,9 @@ def photo_paths(folder: str | Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def sample_colors(pool: torch.Tensor, count: int, generator: torch.Generator, uniform_share: float = 0.25) -> torch.Tensor:
+def sample_colors(
+    pool: torch.Tensor, count: int, generator: torch.Generator, uniform_share: float = 0.25
+) -> torch.Tensor:
     """``(count, 3)`` colours: ``uniform_share`` of them uniform in the cube, the rest from ``pool``."""
     uniform = int(count * uniform_share) if len(pool) else count
     picked = pool[torch.randint(0, len(pool), (count - uniform,), generator=generator)] if len(pool) else pool[:0]

@@ -16,7 +16,16 @@ from dataclasses import dataclass
 
 import torch
 
-from ..plan.parameters import GLOBAL_COLOR, GROUPS, HSL_BANDS, LIGHTING, SLIDERS, SPECIFIC_COLOR, default_params, param_index
+from ..plan.parameters import (
+    GLOBAL_COLOR,
+    GROUPS,
+    HSL_BANDS,
+    LIGHTING,
+    SLIDERS,
+    SPECIFIC_COLOR,
+    default_params,
+    param_index,
+)
 from .plans import PAPER_STDDEV
 
 JITTER = 0.3
@@ -42,7 +51,9 @@ KINDS = (
     Kind("underexposed", LIGHTING, {"Exposure2012": (-1.6, -0.5)}),
     Kind("overexposed", LIGHTING, {"Exposure2012": (0.3, 0.9), "Highlights2012": (0.0, 20.0)}),
     Kind("flat", LIGHTING, {"Contrast2012": (-60.0, -25.0), "Blacks2012": (10.0, 40.0), "Whites2012": (-40.0, -10.0)}),
-    Kind("harsh", LIGHTING, {"Contrast2012": (30.0, 70.0), "Shadows2012": (-50.0, -15.0), "Highlights2012": (10.0, 40.0)}),
+    Kind(
+        "harsh", LIGHTING, {"Contrast2012": (30.0, 70.0), "Shadows2012": (-50.0, -15.0), "Highlights2012": (10.0, 40.0)}
+    ),
     Kind("crushed shadows", LIGHTING, {"Blacks2012": (-70.0, -30.0), "Shadows2012": (-50.0, -20.0)}),
     Kind("dull highlights", LIGHTING, {"Highlights2012": (-70.0, -30.0), "Whites2012": (-50.0, -20.0)}),
     Kind("warm cast", GLOBAL_COLOR, {"IncrementalTemperature": (20.0, 55.0)}),
@@ -84,7 +95,9 @@ def sample_degradations(count: int, generator: torch.Generator, scale: float = 1
         for aspect in aspects:
             for spec in SLIDERS:
                 if spec.group == aspect and float(torch.rand((), generator=generator)) < JITTER_SHARE:
-                    params[row, param_index(spec.name)] = float(torch.randn((), generator=generator)) * PAPER_STDDEV[spec.name] * JITTER
+                    params[row, param_index(spec.name)] = (
+                        float(torch.randn((), generator=generator)) * PAPER_STDDEV[spec.name] * JITTER
+                    )
             options = by_aspect[aspect]
             kind = options[int(torch.randint(len(options), (), generator=generator))]
             for name, (low, high) in kind.ranges.items():
@@ -92,12 +105,16 @@ def sample_degradations(count: int, generator: torch.Generator, scale: float = 1
             if aspect != SPECIFIC_COLOR:
                 drawn.append(kind.name)
             else:
-                bands = torch.randperm(len(HSL_BANDS), generator=generator)[:int(torch.randint(1, 4, (), generator=generator))]
+                bands = torch.randperm(len(HSL_BANDS), generator=generator)[
+                    : int(torch.randint(1, 4, (), generator=generator))
+                ]
                 for band in bands.tolist():
                     move = list(BAND_MOVES)[int(torch.randint(len(BAND_MOVES), (), generator=generator))]
                     low, high = BAND_MOVES[move]
                     sign = 1.0 if float(torch.rand((), generator=generator)) < 0.5 else -1.0
-                    params[row, param_index(f"{move}Adjustment{HSL_BANDS[band]}")] = sign * uniform(low, high, generator) * scale
+                    params[row, param_index(f"{move}Adjustment{HSL_BANDS[band]}")] = (
+                        sign * uniform(low, high, generator) * scale
+                    )
                     direction = {"Hue": ("shifted", "shifted"), "Saturation": ("oversaturated", "muted"),
                                  "Luminance": ("too bright", "too dark")}[move][0 if sign > 0 else 1]
                     drawn.append(f"{HSL_BANDS[band].lower()}s {direction}")

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 
 from ..errors import PlanError
-from ..plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS, default_params
 from ..plan import Plan
+from ..plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS, default_params
 
 PAPER_STDDEV = {
     "Exposure2012": 0.654, "Contrast2012": 12.7, "Highlights2012": 21.6, "Shadows2012": 16.2,
@@ -74,7 +74,9 @@ def is_held_out(path: Path, held_out_share: float = 0.2) -> bool:
     return digest[0] / 256.0 < held_out_share
 
 
-def preset_plans(folder: str | Path, split: str = "train", held_out_share: float = 0.2) -> tuple[torch.Tensor, list[str]]:
+def preset_plans(
+    folder: str | Path, split: str = "train", held_out_share: float = 0.2
+) -> tuple[torch.Tensor, list[str]]:
     """``(count, P)`` parameters of the presets in ``folder`` for ``split`` ('train' or 'held_out'),
     with their names; files that do not parse (e.g. placeholders) are skipped."""
     if split not in ("train", "held_out"):
@@ -98,7 +100,9 @@ class PlanMixture:
     """The training mixture of plans: ``paper_share`` paper Gaussians, ``uniform_share`` wide
     uniform, the rest real presets (paper Gaussians instead when there are no presets)."""
 
-    def __init__(self, presets: torch.Tensor | None = None, paper_share: float = 0.45, uniform_share: float = 0.30) -> None:
+    def __init__(
+        self, presets: torch.Tensor | None = None, paper_share: float = 0.45, uniform_share: float = 0.30
+    ) -> None:
         self.presets = presets if presets is not None else default_params(0)
         self.paper_share, self.uniform_share = paper_share, uniform_share
 

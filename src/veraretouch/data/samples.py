@@ -35,8 +35,8 @@ import torch.nn.functional as F
 
 from ..evaluation import psnr
 from ..operators import render
-from ..plan.parameters import GLOBAL_COLOR, LIGHTING, N_SLIDERS, SLIDERS, param_index
 from ..plan import Plan
+from ..plan.parameters import GLOBAL_COLOR, LIGHTING, N_SLIDERS, SLIDERS, param_index
 from .camera import apply_camera_faults, fault_kinds, sample_camera_faults
 from .degrade import sample_degradations
 from .plans import is_held_out, sample_paper_plans, sample_sparse_plans

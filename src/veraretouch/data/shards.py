@@ -208,7 +208,9 @@ def build_dataset(photos_dir: Path, out: Path, presets_dir: Path | None, config:
                                                       "renderer_held_out": is_held_out(p)} for p in photos],
                 "shards": [shard_name(s) for s in specs]}
     if held_out:
-        manifest["held_out_photos"] = [{"name": p.name, "sha256": _sha256(p), "folder": str(p.parent)} for p in held_out]
+        manifest["held_out_photos"] = [
+            {"name": p.name, "sha256": _sha256(p), "folder": str(p.parent)} for p in held_out
+        ]
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     if use_ray:
         return _build_with_ray(specs, photos_dir, out, presets_dir, config, ray_address)

@@ -30,9 +30,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import VeraRetouchError
+from ..operators.colorspace import srgb_to_oklab
 from ..plan.parameters import GROUPS
 from ..pretrained import PretrainedMixin
-from ..operators.colorspace import srgb_to_oklab
 from ..renderer.model import pixel_features
 
 MODES = ("pair", "target")
@@ -110,7 +110,9 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
                                     for mode in MODES})
 
     # ------------------------------------------------------------------ embeddings
-    def _pair_embedding(self, before_features: torch.Tensor, after_features: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+    def _pair_embedding(
+        self, before_features: torch.Tensor, after_features: torch.Tensor, change: torch.Tensor
+    ) -> torch.Tensor:
         """``mean phi(b, a)`` over aligned pixels, from their features and colour change ``(B, N, .)``."""
         return self.pair_pixels(torch.cat([before_features, after_features, change], dim=-1)).mean(dim=1)
 
@@ -120,7 +122,9 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
         resized = F.interpolate(image, size=(224, 224), mode="bilinear", antialias=True, align_corners=False)
         return self.backbone.forward_features(imagenet_normalize(resized))
 
-    def difference_and_context(self, before: torch.Tensor, after: torch.Tensor, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def difference_and_context(
+        self, before: torch.Tensor, after: torch.Tensor, mode: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(d, c)`` for images ``(B, 3, H, W)``: what the edit changed and what the photo looks like."""
         if self.config.backbone == "efficientnet_lite0":
             context = self._backbone_embedding(before)
@@ -129,7 +133,10 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
         before_colors, after_colors = thumbnail_pixels(before, side), thumbnail_pixels(after, side)
         if self.config.backbone == "soft_lut":
             return self._soft_lut_difference_and_context(before_colors, after_colors, mode)
-        before_features, after_features = pixel_features(before_colors, harmonics), pixel_features(after_colors, harmonics)
+        before_features, after_features = (
+            pixel_features(before_colors, harmonics),
+            pixel_features(after_colors, harmonics),
+        )
         context = self.look_pixels(before_features).mean(dim=1)
         if mode == "pair":
             difference = (self._pair_embedding(before_features, after_features, after_colors - before_colors)
@@ -162,14 +169,18 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
         if mode not in MODES:
             raise VeraRetouchError(f"reference mode must be one of {MODES}, not {mode!r}")
         if before.ndim != 4 or after.ndim != 4 or before.shape[1] != 3 or after.shape[1] != 3:
-            raise VeraRetouchError(f"reference images must be (B, 3, H, W); got {tuple(before.shape)} and {tuple(after.shape)}")
+            raise VeraRetouchError(
+                f"reference images must be (B, 3, H, W); got {tuple(before.shape)} and {tuple(after.shape)}"
+            )
         if before.shape[0] != after.shape[0]:
             raise VeraRetouchError(f"before and after batches differ: {before.shape[0]} vs {after.shape[0]}")
         if mode == "pair":
             check_pair_framing(before.shape[-2:], after.shape[-2:])
         difference, context = self.difference_and_context(before, after, mode)
         head = self.heads[mode]
-        return head(torch.cat([difference, context], dim=1)) - head(torch.cat([torch.zeros_like(difference), context], dim=1))
+        return head(torch.cat([difference, context], dim=1)) - head(
+            torch.cat([torch.zeros_like(difference), context], dim=1)
+        )
 
 
 def check_pair_framing(before_size: tuple[int, int], after_size: tuple[int, int], tolerance: float = 0.02) -> None:

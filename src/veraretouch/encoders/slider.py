@@ -17,8 +17,20 @@ from torch import nn
 from ..operators.color import oklch_radians_to_wheel_hue, wheel_hue_to_oklch_radians
 from ..operators.colorspace import chroma_and_hue
 from ..plan.parameters import (
-    CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GLOBAL_COLOR, GROUPS, HSL_BANDS, LIGHTING, SLIDERS, SPECIFIC_COLOR,
-    SPECS, control, curve_samples, default_params, param_index,
+    CURVE_CHANNELS,
+    CURVE_SAMPLES,
+    CURVES_SLICE,
+    GLOBAL_COLOR,
+    GROUPS,
+    HSL_BANDS,
+    LIGHTING,
+    SLIDERS,
+    SPECIFIC_COLOR,
+    SPECS,
+    control,
+    curve_samples,
+    default_params,
+    param_index,
 )
 from ..pretrained import PretrainedMixin
 
@@ -113,7 +125,9 @@ def params_from_features(features: torch.Tensor) -> torch.Tensor:
     scalars = torch.stack([columns.get(i, params[:, i]) for i in range(scalar_count)], dim=1)
     identity = torch.linspace(0.0, 1.0, CURVE_SAMPLES, dtype=features.dtype, device=features.device)
     offsets = torch.cat([lighting[:, 14:14 + CURVE_SAMPLES], global_color[:, 15:15 + 3 * CURVE_SAMPLES]], dim=1)
-    curves = (offsets.reshape(batch, len(CURVE_CHANNELS), CURVE_SAMPLES) + identity).clamp(0.0, 1.0).cummax(dim=2).values
+    curves = (
+        (offsets.reshape(batch, len(CURVE_CHANNELS), CURVE_SAMPLES) + identity).clamp(0.0, 1.0).cummax(dim=2).values
+    )
     return torch.cat([scalars, curves.reshape(batch, -1)], dim=1)
 
 

@@ -20,7 +20,12 @@ from torch import nn
 
 from ..plan.parameters import HSL_BANDS
 from ..planner.features import (
-    AB_BINS, LIGHTNESS_BINS, LIGHTNESS_QUANTILES, RGB_BINS, feature_slices, image_features,
+    AB_BINS,
+    LIGHTNESS_BINS,
+    LIGHTNESS_QUANTILES,
+    RGB_BINS,
+    feature_slices,
+    image_features,
 )
 from ..pretrained import PretrainedMixin
 

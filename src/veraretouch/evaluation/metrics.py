@@ -240,7 +240,8 @@ def delta_e2000_map(prediction: torch.Tensor, target: torch.Tensor) -> torch.Ten
 
 
 def delta_e2000(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean CIEDE2000 colour difference per image: shape (B,). 0 for identical images; ~2.3 is a just-noticeable difference."""
+    """Mean CIEDE2000 colour difference per image: shape (B,). 0 for identical images; ~2.3 is a
+    just-noticeable difference."""
     return delta_e2000_map(prediction, target).mean(dim=(1, 2))
 
 

@@ -141,20 +141,30 @@ def renderer_graphs(renderer: nn.Module, lut_sizes=LUT_SIZES) -> list[Graph]:
                     "(RetouchRenderer.render_colors). Exact; costs two MLP passes per pixel.",
     )]
     for size in lut_sizes:
-        graphs.append(Graph(
-            f"lut_baker_{size}", LutBaker(renderer, size),
-            inputs=[_latents_io(latent_dim), _MASK_IO],
-            outputs=[_io("lut", ["batch", size, size, size, 3], "float32",
-                         f"the edit as a {size}^3 LUT: lut[i, r, g, b] is the edited colour of (r, g, b) / {size - 1} "
-                         "(red the slowest index; a .cube file lists red fastest)", SRGB)],
-            example=(latents[:1], masks[:1]),
-            check=(latents[:2], masks[1:]),
-            parameters=_count(renderer),
-            description=f"The renderer baked into a {size}^3 3D LUT (RetouchRenderer.bake_lut): one MLP pass over "
-                        f"{size ** 3} lattice colours; D(x, 0) on the lattice is stored in the file. Map photos through "
-                        "the LUT with trilinear or tetrahedral interpolation (a GPU 3D texture, Core Image's "
-                        "CIColorCube, a .cube file).",
-        ))
+        graphs.append(
+            Graph(
+                f"lut_baker_{size}",
+                LutBaker(renderer, size),
+                inputs=[_latents_io(latent_dim), _MASK_IO],
+                outputs=[
+                    _io(
+                        "lut",
+                        ["batch", size, size, size, 3],
+                        "float32",
+                        f"the edit as a {size}^3 LUT: lut[i, r, g, b] is the edited colour of (r, g, b) / {size - 1} "
+                        "(red the slowest index; a .cube file lists red fastest)",
+                        SRGB,
+                    )
+                ],
+                example=(latents[:1], masks[:1]),
+                check=(latents[:2], masks[1:]),
+                parameters=_count(renderer),
+                description=f"The renderer baked into a {size}^3 3D LUT (RetouchRenderer.bake_lut): one MLP pass over "
+                f"{size**3} lattice colours; D(x, 0) on the lattice is stored in the file. Map photos through "
+                "the LUT with trilinear or tetrahedral interpolation (a GPU 3D texture, Core Image's "
+                "CIColorCube, a .cube file).",
+            )
+        )
     return graphs
 
 
@@ -196,19 +206,29 @@ def reference_encoder_graphs(encoder: nn.Module) -> list[Graph]:
     graphs = []
     for mode in MODES:
         other = sum(_count(encoder.heads[name]) for name in MODES if name != mode)
-        graphs.append(Graph(
-            f"reference_encoder_{mode}", ReferenceMode(encoder, mode),
-            inputs=[_io(name, ["batch", 3, side, side], "float32", f"{text}, area-resized to {side} x {side}", SRGB)
-                    for name, text in zip(("before", "after"), meaning[mode])],
-            outputs=[_latents_io(latent_dim)],
-            example=(before[:2], after[:2]), check=(before, after),
-            parameters=total - other,
-            description=f"ReferenceEncoder, {mode} mode: "
-                        + ("a before/after example -> the latents of its edit; an unchanged pair -> zero."
-                           if mode == "pair" else "a target look -> latents bringing the photo towards it (experimental)."),
-            preprocessing=f"area-resize each image to {side} x {side}: veraretouch.encoders.reference.thumbnail_pixels "
-                          "(PyTorch's adaptive average pooling; cv2.INTER_AREA agrees for whole-number factors)",
-        ))
+        graphs.append(
+            Graph(
+                f"reference_encoder_{mode}",
+                ReferenceMode(encoder, mode),
+                inputs=[
+                    _io(name, ["batch", 3, side, side], "float32", f"{text}, area-resized to {side} x {side}", SRGB)
+                    for name, text in zip(("before", "after"), meaning[mode])
+                ],
+                outputs=[_latents_io(latent_dim)],
+                example=(before[:2], after[:2]),
+                check=(before, after),
+                parameters=total - other,
+                description=f"ReferenceEncoder, {mode} mode: "
+                + (
+                    "a before/after example -> the latents of its edit; an unchanged pair -> zero."
+                    if mode == "pair"
+                    else "a target look -> latents bringing the photo towards it (experimental)."
+                ),
+                preprocessing=f"area-resize each image to {side} x {side}: "
+                              "veraretouch.encoders.reference.thumbnail_pixels "
+                "(PyTorch's adaptive average pooling; cv2.INTER_AREA agrees for whole-number factors)",
+            )
+        )
     return graphs
 
 
@@ -226,29 +246,55 @@ def compact_planner_graph(planner: nn.Module) -> Graph:
     text[0] = 0.0
     modes = torch.tensor([0, 1, 2])
     return Graph(
-        "compact_planner", PlannerPlan(planner),
-        inputs=[_io("features", ["batch", planner.config.image_features], "float32",
-                    "colour statistics of the photo: veraretouch.planner.features.image_features(image)"),
-                _io("text_embeddings", ["batch", planner.config.text_dim], "float32",
-                    "all-MiniLM-L6-v2 sentence embedding of the instruction, unit length; zeros in auto mode "
-                    "(the text model is not part of this export)"),
-                _io("mode_ids", ["batch"], "int64", f"index into {list(MODES)}", [0, len(MODES) - 1])],
-        outputs=[_io("plan_features", ["batch", sum(FEATURE_SIZES.values())], "float32",
-                     "the predicted plan in the SliderEncoder's feature space, before projection"),
-                 _io("params", ["batch", N_PARAMS], "float32",
-                     "the plan as parameters (valid, imperceptible moves dropped): feed to slider_encoder")],
-        example=(features[:2], text[:2], modes[:2]), check=(features, text, modes), parameters=_count(planner),
+        "compact_planner",
+        PlannerPlan(planner),
+        inputs=[
+            _io(
+                "features",
+                ["batch", planner.config.image_features],
+                "float32",
+                "colour statistics of the photo: veraretouch.planner.features.image_features(image)",
+            ),
+            _io(
+                "text_embeddings",
+                ["batch", planner.config.text_dim],
+                "float32",
+                "all-MiniLM-L6-v2 sentence embedding of the instruction, unit length; zeros in auto mode "
+                "(the text model is not part of this export)",
+            ),
+            _io("mode_ids", ["batch"], "int64", f"index into {list(MODES)}", [0, len(MODES) - 1]),
+        ],
+        outputs=[
+            _io(
+                "plan_features",
+                ["batch", sum(FEATURE_SIZES.values())],
+                "float32",
+                "the predicted plan in the SliderEncoder's feature space, before projection",
+            ),
+            _io(
+                "params",
+                ["batch", N_PARAMS],
+                "float32",
+                "the plan as parameters (valid, imperceptible moves dropped): feed to slider_encoder",
+            ),
+        ],
+        example=(features[:2], text[:2], modes[:2]),
+        check=(features, text, modes),
+        parameters=_count(planner),
         description="Compact planner: image features + instruction -> a plan (sliders), which slider_encoder turns "
-                    "into latents. The CLI also rounds the plan to 2 decimals when it writes it.",
-        preprocessing=f"features = veraretouch.planner.features.image_features(photo)[:, :{planner.config.image_features}] "
-                      f"on an area-resized copy with a "
-                      f"long side of {FEATURE_SIDE} px; image_features uses torch.quantile and a data-dependent "
-                      "resize, which ONNX cannot express, so it is not in the graph",
-        extra={"feature_groups_read": list(planner.config.feature_groups),
-               "feature_columns_read": _read_columns(planner.config.feature_groups)},
+        "into latents. The CLI also rounds the plan to 2 decimals when it writes it.",
+        preprocessing="features = veraretouch.planner.features.image_features(photo)"
+                      f"[:, :{planner.config.image_features}] "
+        f"on an area-resized copy with a "
+        f"long side of {FEATURE_SIDE} px; image_features uses torch.quantile and a data-dependent "
+        "resize, which ONNX cannot express, so it is not in the graph",
+        extra={
+            "feature_groups_read": list(planner.config.feature_groups),
+            "feature_columns_read": _read_columns(planner.config.feature_groups),
+        },
         no_fp16="the plan passes thresholds (range clamps, the pruning of imperceptible moves) where half-precision "
-                "weights switch a slider on or off (the shipped planner's fp16 plan differed by 0.05 slider units, "
-                "2.4e-3 relative); the fp32 file is 0.3 MB",
+        "weights switch a slider on or off (the shipped planner's fp16 plan differed by 0.05 slider units, "
+        "2.4e-3 relative); the fp32 file is 0.3 MB",
     )
 
 

@@ -42,11 +42,19 @@ import numpy as np
 import torch
 
 from ..errors import VeraRetouchError
+from ..onnx_support import (
+    FP16_MIN_ELEMENTS,
+    OPSET,
+    differences,
+    export_graph,
+    half_weights,
+    ort_session,
+    register_symbolics,
+    require_onnx,
+    sha256,
+)
 from ..weights import MODEL_NAMES, load_models
 from .graphs import GRAPHS, LUT_SIZES, Graph
-from ..onnx_support import (
-    FP16_MIN_ELEMENTS, OPSET, differences, export_graph, half_weights, ort_session, register_symbolics, require_onnx, sha256,
-)
 
 MAX_LUT_SIZE = 129
 """A baker stores 2 N^3 colours; past 129 the file passes 100 MB and no edit gains visibly."""

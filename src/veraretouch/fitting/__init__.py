@@ -37,12 +37,13 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ..lut.photo import bake_plan_lut
 from ..errors import VeraRetouchError
 from ..lut import apply_lut
+from ..lut.photo import bake_plan_lut
 from ..operators import render
 from ..operators.colorspace import LUMINANCE_WEIGHTS, srgb_to_linear_rgb
 from ..operators.finishing import finish
+from ..plan import Plan
 from ..plan.parameters import (
     CURVE_CHANNELS,
     CURVE_SAMPLES,
@@ -53,7 +54,6 @@ from ..plan.parameters import (
     default_params,
     param_index,
 )
-from ..plan import Plan
 
 DEFAULT_STEPS = 200
 """Render evaluations (forward + backward) allowed; L-BFGS stops earlier once converged."""
@@ -332,7 +332,8 @@ def fit_plan(
     ``progress(evaluation, loss)`` is called after each. ``initial_sliders`` ``(B or 1, 38)`` starts
     the sliders there instead of at zero (a good guess, e.g. a known edit's inverse, saves
     evaluations). With ``spatial`` the post-crop vignette and clarity are fitted afterwards on the
-    whole (downsized) images (`veraretouch.fitting.spatial`). ``free_sliders`` ``(B or 1, 38)`` (1 = fitted, 0 = held at zero) limits the fit to
+    whole (downsized) images (`veraretouch.fitting.spatial`). ``free_sliders`` ``(B or 1, 38)``
+    (1 = fitted, 0 = held at zero) limits the fit to
     some sliders, e.g. the aspects a known degradation touched. The loop runs on one thread: its tensors
     are small, and on a busy 2-core machine a second intra-op thread made it ten times slower.
     """

@@ -24,8 +24,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import PlanError
-from ..plan.parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS, param_index
 from ..plan import Plan
+from ..plan.parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS, param_index
 from ._common import is_identity_curve, without_defaults
 
 FORMAT = "veraretouch.plan"

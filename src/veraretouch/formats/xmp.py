@@ -40,8 +40,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from ..errors import PlanError
-from ..plan.parameters import CURVE_CHANNELS, SCALARS, SPECS
 from ..plan import Plan
+from ..plan.parameters import CURVE_CHANNELS, SCALARS, SPECS
 from ._common import is_identity_curve, without_defaults
 
 CRS_NS = "http://ns.adobe.com/camera-raw-settings/1.0/"

@@ -58,7 +58,9 @@ def finish_pixels(pixels: np.ndarray, params: torch.Tensor, seed: int = 0, out: 
     def value(name: str) -> float:
         return float(control(params, name))
 
-    airlight = fields["airlight"].reshape(3).numpy().astype(np.float32) if "airlight" in fields else np.zeros(3, np.float32)
+    airlight = (
+        fields["airlight"].reshape(3).numpy().astype(np.float32) if "airlight" in fields else np.zeros(3, np.float32)
+    )
     blurred = _sharpen_blur(pixels, levels, float(control(params, "SharpenRadius"))) if "sharpen" in effects else _EMPTY
     rows, columns, table, table_top = _vignette_tables(params, height, width) if "vignette" in effects else (
         np.zeros(1, np.float32), np.zeros(1, np.float32), np.zeros(2), 1.0)
@@ -84,12 +86,27 @@ def finish_pixels(pixels: np.ndarray, params: torch.Tensor, seed: int = 0, out: 
     strength = value("PostCropVignetteAmount") / 100.0
     factor_table = np.exp2(ops.VIGNETTE_STOPS * strength * table / ops.DISPLAY_GAMMA).astype(np.float32)
     with _dynamic_rows(height):
-        _finish_kernel(pixels, out, settings, field("dehaze_scale"), _axes(small_field, height, width, 1 / factor, 1 / factor),
-                       airlight, field("clarity_blur"), texture_band,
-                       _axes(texture_band, height, width, 1 / fine_factor, 1 / fine_factor), blurred, rows, columns,
-                       table.astype(np.float32), factor_table, _RISE, coarse, _axes(coarse, height, width, coarse.shape[0] / height,
-                                                                   coarse.shape[1] / width),
-                       fine_grain, _axes(fine_grain, height, width, fine_grain.shape[0] / height, fine_grain.shape[1] / width))
+        _finish_kernel(
+            pixels,
+            out,
+            settings,
+            field("dehaze_scale"),
+            _axes(small_field, height, width, 1 / factor, 1 / factor),
+            airlight,
+            field("clarity_blur"),
+            texture_band,
+            _axes(texture_band, height, width, 1 / fine_factor, 1 / fine_factor),
+            blurred,
+            rows,
+            columns,
+            table.astype(np.float32),
+            factor_table,
+            _RISE,
+            coarse,
+            _axes(coarse, height, width, coarse.shape[0] / height, coarse.shape[1] / width),
+            fine_grain,
+            _axes(fine_grain, height, width, fine_grain.shape[0] / height, fine_grain.shape[1] / width),
+        )
     return out
 
 
@@ -314,7 +331,9 @@ def _finish_kernel(pixels, out, settings, dehaze_scale, small_axes, airlight, cl
                         shaded = red * r[x] + green * g[x] + blue * b[x]
                         position = min(max((shaded - half) * np.float32(2), zero), one) * rise_last
                         at = min(int(position), rise.shape[0] - 2)
-                        protection = (rise[at] + (position - np.float32(at)) * (rise[at + 1] - rise[at])) * protection_scale
+                        protection = (
+                            rise[at] + (position - np.float32(at)) * (rise[at + 1] - rise[at])
+                        ) * protection_scale
                         protected = factor_v + (one - factor_v) * protection
                     gain = highlight * protected + colour * factor_v + paint
                     blend = paint_amount * mask

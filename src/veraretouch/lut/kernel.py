@@ -15,7 +15,6 @@ round-off. The first call per dtype compiles the kernel (seconds); numba caches 
 from __future__ import annotations
 
 import functools
-
 import sys
 
 import numba

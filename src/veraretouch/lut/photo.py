@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..io.images import NEUTRAL_SPREAD, Photo
-from ..plan.parameters import FINISHING
 from ..plan import Plan
+from ..plan.parameters import FINISHING
 from .kernel import apply_lut
 from .store import load_lut, lut_path, save_lut
 
@@ -49,8 +49,8 @@ def _bake_cached(key: bytes, size: int) -> np.ndarray:
     On the shared 2-core machine one thread also baked faster (0.15-0.33 s against 2.4-2.7 s)."""
     import torch
 
-    from .bake import bake_lut
     from ..operators import render
+    from .bake import bake_lut
 
     params = torch.from_numpy(np.frombuffer(key, dtype=np.float64).copy()).reshape(1, -1)
     threads = torch.get_num_threads()

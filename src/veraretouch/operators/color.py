@@ -87,7 +87,12 @@ def band_weights(hue_deg: torch.Tensor) -> torch.Tensor:
 
 def _band_controls(params: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
     """``(B, 8)`` values of one HSL slider family, divided by 100."""
-    return torch.cat([control(params, f"{kind}Adjustment{band}") for band in HSL_BANDS], dim=1).reshape(-1, len(HSL_BANDS)).to(dtype) / 100.0
+    return (
+        torch.cat([control(params, f"{kind}Adjustment{band}") for band in HSL_BANDS], dim=1)
+        .reshape(-1, len(HSL_BANDS))
+        .to(dtype)
+        / 100.0
+    )
 
 
 def _rotate(a: torch.Tensor, b: torch.Tensor, angle: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

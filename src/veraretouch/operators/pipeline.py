@@ -21,10 +21,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..plan.parameters import CALIBRATION, CURVES_SLICE, GRADING, HSL_BANDS, N_PARAMS, SLIDERS, default_params, param_index
+from ..plan.parameters import (
+    CALIBRATION,
+    CURVES_SLICE,
+    GRADING,
+    HSL_BANDS,
+    N_PARAMS,
+    SLIDERS,
+    default_params,
+    param_index,
+)
 from .calibration import calibrate
-from .colorspace import linear_rgb_to_oklab, linear_rgb_to_srgb, oklab_to_linear_rgb, srgb_to_linear_rgb
 from .color import color_grade_oklab, hsl_oklab, monochrome_oklab, saturation_oklab
+from .colorspace import linear_rgb_to_oklab, linear_rgb_to_srgb, oklab_to_linear_rgb, srgb_to_linear_rgb
 from .tone import exposure, point_curves, tone_oklab, white_balance
 
 

@@ -41,7 +41,9 @@ def interp_periodic(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor, period:
     knots_x = torch.cat([xp[-1:] - period, xp, xp[:1] + period])
     unwrapped = torch.cat([fp[-1:] - period, fp, fp[:1] + period])
     xw = torch.remainder(x - knots_x[0], period) + knots_x[0]
-    index = (torch.searchsorted(knots_x.contiguous(), xw.detach().contiguous(), right=True) - 1).clamp(0, len(knots_x) - 2)
+    index = (torch.searchsorted(knots_x.contiguous(), xw.detach().contiguous(), right=True) - 1).clamp(
+        0, len(knots_x) - 2
+    )
     x0, x1 = knots_x[index], knots_x[index + 1]
     y0, y1 = unwrapped[index], unwrapped[index + 1]
     return torch.remainder(y0 + (xw - x0) / (x1 - x0) * (y1 - y0), period)

@@ -139,7 +139,8 @@ class CompactPlanner(nn.Module, PretrainedMixin):
         self.uncertainty = nn.Linear(config.hidden, len(GROUPS)) if config.aspect_confidence else None
 
     def set_feature_statistics(self, features: torch.Tensor) -> None:
-        """Standardise image features with the mean and deviation of a training set ``(N, F)`` (then clip, `STANDARD_LIMIT`)."""
+        """Standardise image features with the mean and deviation of a training set ``(N, F)``
+        (then clip, `STANDARD_LIMIT`)."""
         self.feature_mean.copy_(features.mean(dim=0))
         self.feature_std.copy_(features.std(dim=0).clamp(min=1e-4))
 

@@ -102,11 +102,15 @@ def image_features(image: torch.Tensor) -> torch.Tensor:
     lightness, a, b = (oklab[:, i].reshape(batch, -1) for i in range(3))
     chroma, hue = chroma_and_hue(a, b)
     rgb = srgb.reshape(batch, 3, -1)
-    parts = [soft_channel_histograms(srgb, RGB_BINS).float(),
-             soft_channel_histograms(lightness.clamp(0, 1).reshape(batch, 1, 1, -1), LIGHTNESS_BINS).float(),
-             torch.quantile(lightness, lightness.new_tensor(LIGHTNESS_QUANTILES), dim=1).T,
-             rgb.mean(dim=2), rgb.std(dim=2), torch.quantile(rgb, rgb.new_tensor([0.01, 0.99]), dim=2).permute(1, 2, 0).reshape(batch, 6),
-             _ab_histogram(a, b)]
+    parts = [
+        soft_channel_histograms(srgb, RGB_BINS).float(),
+        soft_channel_histograms(lightness.clamp(0, 1).reshape(batch, 1, 1, -1), LIGHTNESS_BINS).float(),
+        torch.quantile(lightness, lightness.new_tensor(LIGHTNESS_QUANTILES), dim=1).T,
+        rgb.mean(dim=2),
+        rgb.std(dim=2),
+        torch.quantile(rgb, rgb.new_tensor([0.01, 0.99]), dim=2).permute(1, 2, 0).reshape(batch, 6),
+        _ab_histogram(a, b),
+    ]
     membership = band_weights(torch.rad2deg(hue)) * (chroma / (chroma + NEUTRAL_CHROMA))[..., None]
     prior = BAND_PRIOR_SHARE * lightness.shape[1]
     total = membership.sum(dim=1) + prior

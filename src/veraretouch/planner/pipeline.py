@@ -13,10 +13,17 @@ from pathlib import Path
 import torch
 
 from ..encoders.slider import GRADE_ZONES
-from ..plan.parameters import (
-    CURVE_CHANNELS, CURVE_SAMPLES, CURVES_SLICE, GROUPS, SCALARS, default_params, param_index, restrict_to_groups,
-)
 from ..plan import Plan
+from ..plan.parameters import (
+    CURVE_CHANNELS,
+    CURVE_SAMPLES,
+    CURVES_SLICE,
+    GROUPS,
+    SCALARS,
+    default_params,
+    param_index,
+    restrict_to_groups,
+)
 from ..renderer.edit import LatentEdit
 from .base import PLANNER_SIDE, check_mode
 from .explain import Explanation, explain
@@ -121,7 +128,9 @@ class PlanningPipeline:
                 raise VeraRetouchError("the vlm planner needs --checkpoint DIR (a local VLM planner folder)")
             from .vlm import VLMPlanner
 
-            self.planner = VLMPlanner.from_pretrained(checkpoint, renderer=self.renderer)  # refuses a base VLM with no trained head
+            self.planner = VLMPlanner.from_pretrained(
+                checkpoint, renderer=self.renderer
+            )  # refuses a base VLM with no trained head
 
     def understand(self, request: str):
         """What a style request asks for (`reasoning.style.understand_request`, cached per request);

@@ -83,7 +83,9 @@ def retouch_positions(input_ids: torch.Tensor, retouch_ids: torch.Tensor, starts
     missing = ~hits.any(dim=1)
     if missing.any():
         rows = missing.any(dim=1).nonzero().flatten().tolist()
-        raise ValueError(f"rows {rows} have no retouch token {[RETOUCH_TOKENS[i] for i in missing.any(0).nonzero().flatten()]}")
+        raise ValueError(
+            f"rows {rows} have no retouch token {[RETOUCH_TOKENS[i] for i in missing.any(0).nonzero().flatten()]}"
+        )
     return hits.int().argmax(dim=1)
 
 
@@ -216,7 +218,9 @@ class VLMPlanner(nn.Module):
                                                                 **({} if dtype is None else {"dtype": dtype}))
             processor = load_processor(folder, model_type)
         except (OSError, ValueError, KeyError) as error:
-            raise VeraRetouchError(f"{folder}: cannot load a vision-language model ({str(error).splitlines()[0]})") from None
+            raise VeraRetouchError(
+                f"{folder}: cannot load a vision-language model ({str(error).splitlines()[0]})"
+            ) from None
         head = None
         if saved is not None:
             head = RetouchHead(model.config.get_text_config().hidden_size, saved.latent_dim)
@@ -371,7 +375,9 @@ class VLMPlanner(nn.Module):
         """
         check_mode(mode, instructions, images.shape[0])
         config, tokenizer = self.config, self.processor.tokenizer
-        prompts = [build_prompt(mode, None if instructions is None else instructions[row]) for row in range(images.shape[0])]
+        prompts = [
+            build_prompt(mode, None if instructions is None else instructions[row]) for row in range(images.shape[0])
+        ]
         inputs, _ = self.encode(images, prompts)
         sampling = (dict(do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=0)
                     if config.temperature > 0 else dict(do_sample=False))

@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 
 from ..errors import VeraRetouchError
-from ..plan.parameters import GRADING, MONOCHROME_INDEX, default_params, param_index
 from ..plan import Plan
+from ..plan.parameters import GRADING, MONOCHROME_INDEX, default_params, param_index
 
 LIBRARY_FORMAT = "veraretouch.looks"
 LOOK_STRENGTHS = {"small": 0.5, "medium": 1.0, "large": 1.25, "very large": 1.5}

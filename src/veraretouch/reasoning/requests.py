@@ -45,28 +45,54 @@ ATTRIBUTE_LABELS = {
 
 # --------------------------------------------------------------------------------------------- vocabulary
 _REWRITES = (  # (pattern, replacement), applied in order to the lower-cased request
-    (r"[’‘`]", "'"), (r"\bcolours?\b", lambda m: "color" + ("s" if m.group(0).endswith("s") else "")),
-    (r"\bgrey", "gray"), (r"\bblack[\s-]*(and|&|n'?)[\s-]*white\b|\bb\s*&\s*w\b|\bb/w\b", " monochrome "),
-    (r"\b(teal|blue|cyan)[\s-]*(and|&|/)[\s-]*orange\b|\borange[\s-]*(and|&|/)[\s-]*(teal|blue|cyan)\b", " tealorange "),
+    (r"[’‘`]", "'"),
+    (r"\bcolours?\b", lambda m: "color" + ("s" if m.group(0).endswith("s") else "")),
+    (r"\bgrey", "gray"),
+    (r"\bblack[\s-]*(and|&|n'?)[\s-]*white\b|\bb\s*&\s*w\b|\bb/w\b", " monochrome "),
+    (
+        r"\b(teal|blue|cyan)[\s-]*(and|&|/)[\s-]*orange\b|\borange[\s-]*(and|&|/)[\s-]*(teal|blue|cyan)\b",
+        " tealorange ",
+    ),
     (r"\bsplit[\s-]*ton(e|ed|ing)\b", " splittone "),
-    (r"\b(remove|drain|strip|suck|take out|lose|drop|kill|get rid of) (out )?(all |the |every )?(of )?(the )?colors?\b"
-     r"(?! cast)", " monochrome "),
-    (r"\b(no|without|zero) colors?\b", " monochrome "), (r"\bcolorless\b", " monochrome "),
-    (r"\bhigh[\s-]*key\b", " brighter "), (r"\blow[\s-]*key\b", " darker "),
-    (r"\bhigh[\s-]*contrast\b", " more contrast "), (r"\blow[\s-]*contrast\b", " less contrast "),
-    (r"\bwhite[\s-]*balance\b", " whitebalance "), (r"\bblack[\s-]*point\b", " blacks "),
-    (r"\bwhite[\s-]*point\b", " whites "), (r"\bmid[\s-]*tones?\b|\bmids\b", " midtones "),
-    (r"\bskin[\s-]*tones?\b", " skin "), (r"\bwashed[\s-]*out\b", " washed "), (r"\bover[\s-]*exposed\b", " overexposed "),
-    (r"\bunder[\s-]*exposed\b", " underexposed "), (r"\bcool(ing)? (it |this |things |the \w+ )?down\b", " cooler "),
-    (r"\bwarm(ing)? (it |this |things |the \w+ )?up\b", " warmer "), (r"\bheat (it |this )?up\b", " warmer "),
+    (
+        r"\b(remove|drain|strip|suck|take out|lose|drop|kill|get rid of) "
+        r"(out )?(all |the |every )?(of )?(the )?colors?\b"
+        r"(?! cast)",
+        " monochrome ",
+    ),
+    (r"\b(no|without|zero) colors?\b", " monochrome "),
+    (r"\bcolorless\b", " monochrome "),
+    (r"\bhigh[\s-]*key\b", " brighter "),
+    (r"\blow[\s-]*key\b", " darker "),
+    (r"\bhigh[\s-]*contrast\b", " more contrast "),
+    (r"\blow[\s-]*contrast\b", " less contrast "),
+    (r"\bwhite[\s-]*balance\b", " whitebalance "),
+    (r"\bblack[\s-]*point\b", " blacks "),
+    (r"\bwhite[\s-]*point\b", " whites "),
+    (r"\bmid[\s-]*tones?\b|\bmids\b", " midtones "),
+    (r"\bskin[\s-]*tones?\b", " skin "),
+    (r"\bwashed[\s-]*out\b", " washed "),
+    (r"\bover[\s-]*exposed\b", " overexposed "),
+    (r"\bunder[\s-]*exposed\b", " underexposed "),
+    (r"\bcool(ing)? (it |this |things |the \w+ )?down\b", " cooler "),
+    (r"\bwarm(ing)? (it |this |things |the \w+ )?up\b", " warmer "),
+    (r"\bheat (it |this )?up\b", " warmer "),
     (r"\b(brighten|lighten) (it |this |things |the \w+ )?up\b", " brighten "),
-    (r"\b(open|opening) (it |them )?up\b", " lift "), (r"\bbring (out|up)\b", " lift "),
-    (r"\b(tone|dial|pull|bring|turn|knock|take|ease|back|scale|rein) (it |this |them |that |things )?(down|back|off|in)\b",
-     " reduce "),
+    (r"\b(open|opening) (it |them )?up\b", " lift "),
+    (r"\bbring (out|up)\b", " lift "),
+    (
+        r"\b(tone|dial|pull|bring|turn|knock|take|ease|back|scale|rein) "
+        r"(it |this |them |that |things )?(down|back|off|in)\b",
+        " reduce ",
+    ),
     (r"\b(crank|pump|turn|dial|bump|ramp|jack|kick|punch) (it |this |them |that |things )?up\b", " increase "),
-    (r"\bnot (so|as|that|too|quite so)\b", " less "), (r"\b(over|overly|excessively|way too|far too|much too)\b", " too "),
-    (r"\bcan'?t\b|\bcannot\b", " not "), (r"\b(don'?t|do not|doesn'?t|isn'?t|is not|never|avoid|without)\b", " not "),
-    (r"\bless and less\b", " less "), (r"\bmore and more\b", " more "), (r"\bpop\b", " poppy "),
+    (r"\bnot (so|as|that|too|quite so)\b", " less "),
+    (r"\b(over|overly|excessively|way too|far too|much too)\b", " too "),
+    (r"\bcan'?t\b|\bcannot\b", " not "),
+    (r"\b(don'?t|do not|doesn'?t|isn'?t|is not|never|avoid|without)\b", " not "),
+    (r"\bless and less\b", " less "),
+    (r"\bmore and more\b", " more "),
+    (r"\bpop\b", " poppy "),
     (r"\b(sun|golden)[\s-]*(kissed|hour|glow)\b", " golden "),
 )
 
@@ -122,9 +148,11 @@ _PLUS = set("more increase increased increasing boost boosted boosting add added
             "enhance enhanced amplify amplified pump pumped push pushed intensify intensified heighten stronger higher "
             "strengthen bump crank lift lifted lifting open opened emphasise emphasize accentuate maximise maximize "
             "bigger plus greater".split())
-_MINUS = set("less reduce reduced reducing lower lowered lowering decrease decreased decreasing remove removed removing "
-             "kill cut tame tamed drop dropped weaker weaken soften softened fewer minus subtract diminish minimise "
-             "minimize dampen dampened calm lessen lose fix correct neutralise neutralize down out".split())
+_MINUS = set(
+    "less reduce reduced reducing lower lowered lowering decrease decreased decreasing remove removed removing "
+    "kill cut tame tamed drop dropped weaker weaken soften softened fewer minus subtract diminish minimise "
+    "minimize dampen dampened calm lessen lose fix correct neutralise neutralize down out".split()
+)
 _DEEP = set("deep deeper deepen deepened rich richer crush crushed inky denser dense".split())
 """Darker for tones ("deeper blacks"), more saturated for colours ("deeper blues")."""
 _RECOVER = {"recover", "rescue", "restore", "save"}
@@ -404,7 +432,13 @@ def _read_clause(clause: str, inherited: tuple[int, str | None]) -> tuple[list[I
     hue = _COLOR_WORDS[colors[0]][1] if colors and attribute == "toning" else None
     if attribute == "warmth" and zone in ("shadows", "highlights", "midtones"):
         attribute, hue, direction = "toning", (45.0 if direction > 0 else 215.0), +1
-    if attribute == "saturation" and not bands and colors and len(words) <= 3 and _COLOR_WORDS[colors[0]][0] in HSL_BANDS:
+    if (
+        attribute == "saturation"
+        and not bands
+        and colors
+        and len(words) <= 3
+        and _COLOR_WORDS[colors[0]][0] in HSL_BANDS
+    ):
         bands = (_COLOR_WORDS[colors[0]][0],)
     if bands and attribute not in ("saturation", "brightness", "hue", "warmth", "contrast", "vibrance"):
         bands = ()
@@ -466,8 +500,10 @@ def intent_moves(intent: Intent) -> tuple[dict[str, float], bool]:
                 "ColorGradeHighlightSat": sat, "ColorGradeBalance": 0.0}, True
     if intent.attribute == "toning":
         zone = GRADE_ZONE[intent.zone]
-        return {f"ColorGrade{zone}Hue": float(intent.hue or 0.0),
-                f"ColorGrade{zone}Sat": min(100.0, TONING_SATURATION * scale * (0.6 if zone == "Global" else 1.0))}, True
+        return {
+            f"ColorGrade{zone}Hue": float(intent.hue or 0.0),
+            f"ColorGrade{zone}Sat": min(100.0, TONING_SATURATION * scale * (0.6 if zone == "Global" else 1.0)),
+        }, True
     if intent.bands and intent.attribute in BAND_MOVES:
         kind = {"saturation": "Saturation", "brightness": "Luminance", "hue": "Hue"}[intent.attribute]
         return {f"{kind}Adjustment{band}": sign * BAND_MOVES[intent.attribute] * scale for band in intent.bands}, False

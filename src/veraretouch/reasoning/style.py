@@ -35,13 +35,23 @@ PROTOTYPE_INTENTS = {
     "magenta tint": ("tint", +1, None), "green tint": ("tint", -1, None),
 }
 """The direction each prototype of `training.instruction_encoder.PROTOTYPES` stands for."""
-PROTOTYPE_TEXTS = {"brighter": "make it brighter", "darker": "make it darker", "more contrast": "make it more contrasty",
-                   "less contrast": "make it flatter", "more saturated": "make it more saturated",
-                   "less saturated": "make it less saturated", "warmer": "make it warmer", "cooler": "make it cooler",
-                   "black and white": "black and white", "faded": "faded", "denser blacks": "make it denser",
-                   "brighter shadows": "make it brighter in the shadows",
-                   "darker highlights": "make it calmer in the highlights", "magenta tint": "make it pinker",
-                   "green tint": "make it greener overall"}
+PROTOTYPE_TEXTS = {
+    "brighter": "make it brighter",
+    "darker": "make it darker",
+    "more contrast": "make it more contrasty",
+    "less contrast": "make it flatter",
+    "more saturated": "make it more saturated",
+    "less saturated": "make it less saturated",
+    "warmer": "make it warmer",
+    "cooler": "make it cooler",
+    "black and white": "black and white",
+    "faded": "faded",
+    "denser blacks": "make it denser",
+    "brighter shadows": "make it brighter in the shadows",
+    "darker highlights": "make it calmer in the highlights",
+    "magenta tint": "make it pinker",
+    "green tint": "make it greener overall",
+}
 
 
 class RequestNotUnderstood(VeraRetouchError):

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..lut.photo import apply_lut_to_photo
 from ..io.images import Photo
 from ..lut.bake import lattice_rgb
+from ..lut.photo import apply_lut_to_photo
 from ..plan.parameters import GROUPS
 from .model import RetouchRenderer
 
@@ -34,7 +34,9 @@ class LatentEdit:
     def __post_init__(self) -> None:
         self.latents = self.latents.detach().reshape(1, -1).float()
         if self.latents.shape[1] != self.renderer.config.latent_dim:
-            raise ValueError(f"latents have {self.latents.shape[1]} values; this renderer takes {self.renderer.config.latent_dim}")
+            raise ValueError(
+                f"latents have {self.latents.shape[1]} values; this renderer takes {self.renderer.config.latent_dim}"
+            )
         if self.group_mask is not None:
             self.group_mask = torch.as_tensor(self.group_mask, dtype=torch.float32).reshape(len(GROUPS))
 
@@ -80,8 +82,15 @@ REFINE_PRIOR = 1e-2
 colours the example does not show close to the encoder's estimate."""
 
 
-def refine_latents(renderer: RetouchRenderer, before: torch.Tensor, after: torch.Tensor, latents: torch.Tensor,
-                   steps: int = REFINE_STEPS, prior_weight: float = REFINE_PRIOR, sample_pixels: int = 8192) -> torch.Tensor:
+def refine_latents(
+    renderer: RetouchRenderer,
+    before: torch.Tensor,
+    after: torch.Tensor,
+    latents: torch.Tensor,
+    steps: int = REFINE_STEPS,
+    prior_weight: float = REFINE_PRIOR,
+    sample_pixels: int = 8192,
+) -> torch.Tensor:
     """Latents ``(B, 3d)`` that make ``renderer(before)`` match ``after`` (aligned ``(B, 3, H, W)``
     pairs of one size), found by L-BFGS from ``latents`` on sampled pixel pairs, with the
     Charbonnier loss of slider fitting plus ``prior_weight * mean((z - latents)^2)``."""

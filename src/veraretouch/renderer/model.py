@@ -91,7 +91,9 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
         self.norms = nn.ModuleList(nn.LayerNorm(width) for width in widths[1:])
         self.latent_biases = nn.ModuleList(nn.Linear(self.config.latent_dim, width, bias=False) for width in widths[1:])
         if self.config.modulation == "film":
-            self.latent_scales = nn.ModuleList(nn.Linear(self.config.latent_dim, width, bias=False) for width in widths[1:])
+            self.latent_scales = nn.ModuleList(
+                nn.Linear(self.config.latent_dim, width, bias=False) for width in widths[1:]
+            )
         self.head = nn.Linear(widths[-1], 3)
 
     def mask_latents(self, latents: torch.Tensor, group_mask: torch.Tensor | None) -> torch.Tensor:
@@ -121,7 +123,9 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
             base = self.raw(colors, None)
         return (colors + self.raw(colors, latents) - base).clamp(0.0, 1.0)
 
-    def forward(self, image: torch.Tensor, latents: torch.Tensor, group_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, image: torch.Tensor, latents: torch.Tensor, group_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Render ``(B, 3, H, W)`` images directly through the MLP (exact, differentiable, slow at full size)."""
         batch, _, height, width = image.shape
         colors = image.permute(0, 2, 3, 1).reshape(batch, -1, 3)

@@ -35,7 +35,13 @@ from ..data.colors import photo_paths
 from ..data.degrade import sample_degradations, uniform
 from ..data.samples import crop_image, split_of
 from ..data.shards import load_photo
-from ..evaluation.aesthetic import CRITIC_FEATURES, AestheticCritic, AestheticCriticConfig, colors_as_image, critic_features
+from ..evaluation.aesthetic import (
+    CRITIC_FEATURES,
+    AestheticCritic,
+    AestheticCriticConfig,
+    colors_as_image,
+    critic_features,
+)
 from ..operators import render
 from ..plan.parameters import default_params, param_index
 from ..planner.features import FEATURE_SIDE

@@ -157,7 +157,8 @@ class Rollouts:
     ``actions``: what the policy produced (a tensor, a list of texts, ...); ``logprobs`` ``(N, T)``:
     per-token log-probs under the sampling policy; ``mask`` ``(N, T)``: 1 on real tokens;
     ``lengths`` ``(N,)``: tokens per output. A continuous policy has one token per sample (``T = 1``,
-    a mask of ones, length 1) or, when its density factorises, one per dimension. ``extras``: anything else per row the reward or the policy needs (tensors or lists).
+    a mask of ones, length 1) or, when its density factorises, one per dimension. ``extras``: anything
+    else per row the reward or the policy needs (tensors or lists).
     """
 
     actions: Batch

@@ -28,23 +28,39 @@ DIRECTION_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "brighter": (("brighter", "lighter", "more luminous", "sunnier"), ("light", "brightness", "exposure")),
     "darker": (("darker", "dimmer", "more shadowy", "gloomier"), ("darkness", "shadow", "gloom")),
     "more contrast": (("more contrasty", "punchier", "harder", "bolder in tone"), ("contrast", "punch", "tonal range")),
-    "less contrast": (("flatter", "softer", "gentler in tone", "lower in contrast"), ("softness", "flatness", "mellowness")),
-    "more saturated": (("more saturated", "more vivid", "more colourful", "richer in colour"),
-                       ("saturation", "colour", "vividness")),
+    "less contrast": (
+        ("flatter", "softer", "gentler in tone", "lower in contrast"),
+        ("softness", "flatness", "mellowness"),
+    ),
+    "more saturated": (
+        ("more saturated", "more vivid", "more colourful", "richer in colour"),
+        ("saturation", "colour", "vividness"),
+    ),
     "less saturated": (("less saturated", "more muted", "duller", "paler"), ("muted colour", "desaturation", "pallor")),
     "warmer": (("warmer", "more golden", "more amber", "toastier"), ("warmth", "gold", "amber")),
     "cooler": (("cooler", "colder", "bluer", "icier"), ("coolness", "blue", "chill")),
-    "black and white": (("black and white", "monochrome", "greyscale", "colourless"),
-                        ("monochrome", "greyscale", "black and white")),
+    "black and white": (
+        ("black and white", "monochrome", "greyscale", "colourless"),
+        ("monochrome", "greyscale", "black and white"),
+    ),
     "faded": (("more faded", "more matte", "washed", "milkier in the blacks"), ("fade", "matte", "haze in the blacks")),
-    "denser blacks": (("denser", "inkier", "deeper in the blacks", "crisper in the blacks"),
-                      ("black density", "depth in the blacks", "ink")),
-    "brighter shadows": (("brighter in the shadows", "more open in the shadows", "lighter in the shadows",
-                          "airier in the dark areas"), ("shadow detail", "light in the shadows", "fill light")),
-    "darker highlights": (("calmer in the highlights", "darker in the highlights", "less blown out",
-                           "softer in the bright areas"), ("highlight detail", "highlight recovery", "detail in the sky")),
+    "denser blacks": (
+        ("denser", "inkier", "deeper in the blacks", "crisper in the blacks"),
+        ("black density", "depth in the blacks", "ink"),
+    ),
+    "brighter shadows": (
+        ("brighter in the shadows", "more open in the shadows", "lighter in the shadows", "airier in the dark areas"),
+        ("shadow detail", "light in the shadows", "fill light"),
+    ),
+    "darker highlights": (
+        ("calmer in the highlights", "darker in the highlights", "less blown out", "softer in the bright areas"),
+        ("highlight detail", "highlight recovery", "detail in the sky"),
+    ),
     "magenta tint": (("pinker", "more magenta", "rosier", "more purple-pink"), ("magenta", "pink", "rose")),
-    "green tint": (("greener overall", "more green-tinted", "more olive", "more minty"), ("green tint", "olive", "mint")),
+    "green tint": (
+        ("greener overall", "more green-tinted", "more olive", "more minty"),
+        ("green tint", "olive", "mint"),
+    ),
 }
 OPPOSITES = {"brighter": "darker", "more contrast": "less contrast", "more saturated": "less saturated",
              "warmer": "cooler", "faded": "denser blacks", "magenta tint": "green tint",
@@ -125,7 +141,9 @@ class HeadTrainingConfig:
     seed: int = 0
 
 
-def train_direction_head(encode, looks: list[tuple[list[str], str]], config: HeadTrainingConfig) -> tuple[DirectionHead, list[float]]:
+def train_direction_head(
+    encode, looks: list[tuple[list[str], str]], config: HeadTrainingConfig
+) -> tuple[DirectionHead, list[float]]:
     """Train a `DirectionHead` on frozen embeddings from ``encode`` (texts -> (N, 384) unit vectors).
     ``looks`` are (requests, look text) pairs. Returns the head and the loss per step."""
     rng = random.Random(config.seed)

@@ -40,7 +40,9 @@ def learning_rate_at(config: ScheduleConfig, step: int) -> float:
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (1 + math.cos(math.pi * progress))
+    return config.final_learning_rate + 0.5 * (config.learning_rate - config.final_learning_rate) * (
+        1 + math.cos(math.pi * progress)
+    )
 
 
 def colors_as_images(colors: torch.Tensor) -> torch.Tensor:
@@ -146,7 +148,9 @@ class ResumableTrainer:
             log = csv.writer(handle)
             if new_log:
                 log.writerow(["step", "loss", "learning_rate", "seconds", *self.metric_names])
-            bar = tqdm(total=config.steps, initial=self.step, desc=self.description, disable=not (progress and self.writes))
+            bar = tqdm(
+                total=config.steps, initial=self.step, desc=self.description, disable=not (progress and self.writes)
+            )
             running, logged = None, self.step
 
             def log_metrics() -> None:
@@ -160,7 +164,9 @@ class ResumableTrainer:
             if self.evaluate_at_start and self.step == 0:
                 log_metrics()
 
-            while self.keep_going(self.step < stop and (max_seconds is None or time.perf_counter() - started < max_seconds)):
+            while self.keep_going(
+                self.step < stop and (max_seconds is None or time.perf_counter() - started < max_seconds)
+            ):
                 loss = self.train_step()
                 self.step += 1
                 running = loss if running is None else 0.98 * running + 0.02 * loss

@@ -30,10 +30,14 @@ import torch.nn.functional as F
 from ..data.loader import RetouchDataset
 from ..encoders.slider import SliderEncoder, flat_features, params_from_features
 from ..evaluation import psnr
-from ..planner.base import MODES
 from ..plan.parameters import GROUPS
+from ..planner.base import MODES
 from ..planner.compact import (
-    CompactPlanner, CompactPlannerConfig, aspect_confidence_factors, aspect_energy, expand_to_plan,
+    CompactPlanner,
+    CompactPlannerConfig,
+    aspect_confidence_factors,
+    aspect_energy,
+    expand_to_plan,
 )
 from ..planner.features import FEATURE_SIDE, image_features
 from ..planner.text import TEXT_DIM, InstructionEmbedder
@@ -73,9 +77,15 @@ def build_planner_cache(dataset_dir: Path, photos_dir: Path, cache_dir: Path, pr
             rows["mode"].append(torch.tensor(MODES.index(sample["subset"])))
             texts.append(sample["instruction"])
             record = sample["record"]
-            records.append({"key": record["key"], "subset": record["subset"], "kinds": record.get("degradation_kinds", []),
-                            "preset": record.get("preset", {}).get("name"),
-                            "source": record.get("auto_source", "sliders") if record["subset"] == "auto" else None})
+            records.append(
+                {
+                    "key": record["key"],
+                    "subset": record["subset"],
+                    "kinds": record.get("degradation_kinds", []),
+                    "preset": record.get("preset", {}).get("name"),
+                    "source": record.get("auto_source", "sliders") if record["subset"] == "auto" else None,
+                }
+            )
         cache = {key: torch.stack(values) if values else torch.zeros(0) for key, values in rows.items()}
         tmp = cache_dir / (name.replace(".tar", ".pt") + ".tmp")
         torch.save({**cache, "texts": texts, "records": records, "split": split}, tmp)

@@ -116,7 +116,9 @@ class ReferenceTrainer(ResumableTrainer):
         with torch.no_grad():  # D(x, 0) of the frozen renderer, shared by both modes
             example_base, other_base = self.renderer.raw(example_colors, None), self.renderer.raw(other_colors, None)
 
-        def error(latents: torch.Tensor, colors: torch.Tensor, base: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
+        def error(
+            latents: torch.Tensor, colors: torch.Tensor, base: torch.Tensor, wanted: torch.Tensor
+        ) -> torch.Tensor:
             return (self.renderer.render_colors(colors, latents, base=base) - wanted).abs().mean()
 
         pair = self.encoder(example, example_after, mode="pair")
@@ -137,7 +139,11 @@ class ReferenceTrainer(ResumableTrainer):
         renderer's transfer against the operators, per mode."""
         generator = torch.Generator().manual_seed(1234)
         photos = self.eval_photos if len(self.eval_photos) >= 2 else self.train_photos
-        params = self.eval_presets[:64] if self.eval_presets is not None and len(self.eval_presets) else self.plans.sample(64, generator)
+        params = (
+            self.eval_presets[:64]
+            if self.eval_presets is not None and len(self.eval_presets)
+            else self.plans.sample(64, generator)
+        )
         side = self.config.sample_side
         with torch.no_grad():
             example, index = random_crops(photos, len(params), side, generator)

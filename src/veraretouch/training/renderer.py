@@ -65,7 +65,9 @@ class RendererTrainer(ResumableTrainer):
         self.renderer = RetouchRenderer(RendererConfig(list(config.hidden_widths), config.group_dim,
                                                         config.modulation, config.hue_harmonics))
         self.encoder = SliderEncoder(SliderEncoderConfig(config.group_dim, config.encoder_hidden))
-        self.optimizer = torch.optim.Adam([*self.renderer.parameters(), *self.encoder.parameters()], lr=config.learning_rate)
+        self.optimizer = torch.optim.Adam(
+            [*self.renderer.parameters(), *self.encoder.parameters()], lr=config.learning_rate
+        )
         self.step = 0
         paths = photo_paths(photos) if photos else []
         self.train_pool = photo_color_pool([p for p in paths if not is_held_out(p)], seed=config.seed)

@@ -377,7 +377,9 @@ def run_rl(options: dict) -> None:
         from .vlm_rl import VLMRLTrainingConfig, load_start, train_vlm_rl
 
         if not (options.get("checkpoint") and options.get("data")):
-            raise VeraRetouchError("the VLM planner's RL run needs a checkpoint (a saved VLM planner) and data (a dataset)")
+            raise VeraRetouchError(
+                "the VLM planner's RL run needs a checkpoint (a saved VLM planner) and data (a dataset)"
+            )
         config = VLMRLTrainingConfig(**options.get("config", {}))
         renderer = load_models(renderer_run, "renderer")[0]
         planner = load_start(Path(options["checkpoint"]), renderer, config, options.get("device"), options.get("dtype"))

@@ -84,7 +84,9 @@ class VLMPlanPolicy(nn.Module):
         full = self.planner.with_answers(inputs, answers)
         hidden = self.planner.model(**full, output_hidden_states=True, logits_to_keep=1).hidden_states[-1]
         width = full["input_ids"].shape[1] - prompt_length
-        logits = self.planner.model.get_output_embeddings()(hidden[:, prompt_length - 1:prompt_length - 1 + width]).float()
+        logits = self.planner.model.get_output_embeddings()(
+            hidden[:, prompt_length - 1 : prompt_length - 1 + width]
+        ).float()
         answer_ids = full["input_ids"][:, prompt_length:]
         logprobs = torch.log_softmax(logits, dim=-1).gather(2, answer_ids[..., None])[..., 0]
         starts = torch.full((len(answers),), prompt_length, device=hidden.device)
@@ -110,7 +112,9 @@ class VLMPlanPolicy(nn.Module):
         for row, answer in enumerate(answers):
             ids[row, :len(answer)] = torch.tensor(answer)
         mask = self._mask(logprobs.shape[1], owned)
-        texts_out = [tokenizer.decode(answer[:count], skip_special_tokens=True) for answer, count in zip(answers, owned)]
+        texts_out = [
+            tokenizer.decode(answer[:count], skip_special_tokens=True) for answer, count in zip(answers, owned)
+        ]
         return Rollouts(ids, logprobs.cpu() * mask, mask, torch.tensor(owned),
                         {"latents": latents.cpu(), "answers": texts_out, "answer_ids": answers})
 

@@ -43,8 +43,8 @@ from ..planner.base import PLANNER_SIDE
 from ..planner.vlm import VLMPlanner
 from ..renderer import RetouchRenderer
 from .dapo import DAPOConfig
-from .rewards import RewardWeights, format_rewards
 from .planner import mode_metrics
+from .rewards import RewardWeights, format_rewards
 from .rl import STEP_FIELDS, DAPORunConfig, DAPORunTrainer, Distributed, spread
 from .vlm import VLMTrainingConfig, prepare_for_training
 from .vlm_policy import VLMPlanPolicy, vlm_prompts, vlm_reward_fn
@@ -124,16 +124,32 @@ class VLMRLTrainer(DAPORunTrainer):
                     "similarity", "format", "reward", "aesthetic_auto", "aesthetic_auto_targets")
     step_fields = (*STEP_FIELDS[:-2], "mean_length", "learning_rate")
 
-    def __init__(self, out: Path, planner: VLMPlanner, renderer: RetouchRenderer, critic, train: Sequence[dict],
-                 validation: Sequence[dict], config: VLMRLTrainingConfig, distributed: Distributed | None = None) -> None:
+    def __init__(
+        self,
+        out: Path,
+        planner: VLMPlanner,
+        renderer: RetouchRenderer,
+        critic,
+        train: Sequence[dict],
+        validation: Sequence[dict],
+        config: VLMRLTrainingConfig,
+        distributed: Distributed | None = None,
+    ) -> None:
         super().__init__(out, config, distributed)
         if len(train) == 0:
             raise VeraRetouchError(f"no training samples of modes {', '.join(config.modes)}")
         self.train_set, self.critic = train, critic
         self.validation_set = [square_sample(validation[index], config.side)
                                for index in spread(len(validation), config.eval_samples).tolist()]
-        groups = prepare_for_training(planner, VLMTrainingConfig(
-            lora_rank=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.0, weight_decay=config.weight_decay))
+        groups = prepare_for_training(
+            planner,
+            VLMTrainingConfig(
+                lora_rank=config.lora_rank,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=0.0,
+                weight_decay=config.weight_decay,
+            ),
+        )
         planner.head.requires_grad_(False)  # not a policy parameter: DAPO's loss is on the tokens' log-probs
         optimizer = torch.optim.AdamW([{**group, "params": [p for p in group["params"] if p.requires_grad]}
                                        for group in groups], lr=config.learning_rate)

@@ -42,8 +42,8 @@ from ..formats import plan_from_bytes
 from ..formats._common import without_defaults
 from ..io.decode import decode_footprint
 from ..io.images import proxy_photo, read_image_bytes
-from ..plan.parameters import GROUPS, SCALARS, SLIDERS
 from ..plan import Plan
+from ..plan.parameters import GROUPS, SCALARS, SLIDERS
 from .rendering import DOWNLOADS, PREVIEW_SIDE, download, jpeg_bytes, preview_jpeg
 from .safety import SECURITY_HEADERS, Limits, RequestGuard, safe_label
 from .sessions import Session, SessionStore
@@ -202,7 +202,9 @@ def create_app(retoucher: Retoucher | None = None, limits: Limits = Limits(), te
             raise HTTPException(404, f"unknown download {kind!r}; choose from {', '.join(DOWNLOADS)}")
         session = store.get(session_id)
         if session.result is None:
-            raise HTTPException(409, "nothing to download yet: retouch the photo first (auto, style, param or reference)")
+            raise HTTPException(
+                409, "nothing to download yet: retouch the photo first (auto, style, param or reference)"
+            )
         data, name, media_type = await work(download, session, kind, temp_dir)
         return Response(data, media_type=media_type,
                         headers={"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"})
@@ -252,7 +254,9 @@ def slider_label(name: str) -> str:
         return f"{primary[1]} primary {primary[2].lower()}"
     if name in ("Temperature", "Tint"):
         return f"Raw {name.lower()}"
-    words = re.findall(r"[A-Z][a-z]*", name.replace("2012", "").replace("Incremental", "").replace("ColorGrade", "Grade"))
+    words = re.findall(
+        r"[A-Z][a-z]*", name.replace("2012", "").replace("Incremental", "").replace("ColorGrade", "Grade")
+    )
     return " ".join([words[0], *(word.lower() for word in words[1:])])
 
 

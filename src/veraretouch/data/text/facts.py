@@ -17,8 +17,8 @@ from ...operators import render
 from ...operators.colorspace import linear_rgb_to_srgb, rgb_to_lab
 from ...operators.shapes import bump_height
 from ...operators.tone import TONE_ZONES
-from ...plan.parameters import HSL_BANDS, LIGHTING, group_of
 from ...plan import Plan
+from ...plan.parameters import HSL_BANDS, LIGHTING, group_of
 from ..measure import band_key
 
 

@@ -8,11 +8,10 @@ import random
 import re
 
 from ...formats.jsonplan import plan_to_param_file
-from ...plan.parameters import HSL_BANDS, SPECIFIC_COLOR
 from ...plan import Plan
+from ...plan.parameters import HSL_BANDS, SPECIFIC_COLOR
 from .phrasing import _action_clause, _and_list, _capitalise, _join, _notable_moves
 from .tags import ASPECTS
-
 
 # ------------------------------------------------------------------------------------------ slider requests
 _REQUEST_OPENERS = ("", "Please ", "Could you ", "Can you ", "I'd like you to ", "Edit this photo: ",

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from ...plan.parameters import LIGHTING, SLIDERS, SPECIFIC_COLOR
 from ...plan import Plan
+from ...plan.parameters import LIGHTING, SLIDERS, SPECIFIC_COLOR
 from .facts import (
     EXPOSURE_MAGNITUDE_EDGES,
     GLOBAL_SLIDER_OF,
@@ -25,7 +25,6 @@ from .facts import (
     verb_forms,
 )
 from .tags import ASPECTS
-
 
 # ------------------------------------------------------------------------------------------ clauses
 ADVERBS = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import re
 
-from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
 from ...plan import Plan
+from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
 from ..measure import band_key
 from .facts import (
     BRIGHTNESS_STEP,

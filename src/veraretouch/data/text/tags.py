@@ -11,7 +11,8 @@ SPAN_KINDS = ("problem", "plan")
 SPAN_NAMES = tuple(f"{aspect}_{kind}" for aspect in ASPECTS for kind in SPAN_KINDS)
 """The six spans in the order a reasoning text holds them."""
 TAGS = {name: (f"<{name}>", f"</{name}>") for name in SPAN_NAMES}
-"""Span name -> (opening tag, closing tag): ``TAGS["lighting_problem"] == ("<lighting_problem>", "</lighting_problem>")``."""
+"""Span name -> (opening tag, closing tag):
+``TAGS["lighting_problem"] == ("<lighting_problem>", "</lighting_problem>")``."""
 (LIGHTING_PROBLEM, LIGHTING_PLAN, GLOBAL_COLOR_PROBLEM, GLOBAL_COLOR_PLAN,
  SPECIFIC_COLOR_PROBLEM, SPECIFIC_COLOR_PLAN) = SPAN_NAMES
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import random
 
 from ...formats._common import is_identity_curve
-from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
 from ...plan import Plan
+from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
 from .facts import (
     BRIGHTNESS_STEP,
     Claim,
@@ -51,7 +51,6 @@ from .problems import (
     _specific_problems,
 )
 from .tags import ASPECTS, format_reasoning
-
 
 # ------------------------------------------------------------------------------------------ plan spans
 MAX_MOVES_IN_TEXT = {LIGHTING: 6, GLOBAL_COLOR: 4, SPECIFIC_COLOR: 4}
