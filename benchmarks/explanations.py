@@ -31,14 +31,13 @@ import sys
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from auto_heldout import held_out_cases  # noqa: E402
 
-from veraretouch.data.text import check, parse_span, parse_tagged, span_name  # noqa: E402
 from veraretouch.planner.base import PLANNER_SIDE  # noqa: E402
 from veraretouch.planner.features import planner_copy  # noqa: E402
 from veraretouch.planner.pipeline import PlanningPipeline  # noqa: E402
+from veraretouch.reasoning.text import check, parse_span, parse_tagged, span_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FAULTS = {

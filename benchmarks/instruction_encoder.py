@@ -27,7 +27,6 @@ from pathlib import Path
 import torch
 
 from veraretouch.data.samples import split_of
-from veraretouch.data.text.instructions import style_instructions
 from veraretouch.reasoning.encoder import InstructionEncoder, SentenceEncoder, shipped_head_path
 from veraretouch.reasoning.looks import (
     build_look_library,
@@ -35,6 +34,7 @@ from veraretouch.reasoning.looks import (
     save_look_embeddings,
     shipped_library_path,
 )
+from veraretouch.reasoning.text.instructions import style_instructions
 from veraretouch.training.instruction_encoder import HeadTrainingConfig, direction_accuracy, train_direction_head
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -38,7 +38,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from veraretouch.data.measure import measure
 from veraretouch.data.samples import Recipe, render_pair, split_of
 from veraretouch.data.shards import load_photo, read_shard
 from veraretouch.evaluation.baselines import BASELINES
@@ -46,6 +45,7 @@ from veraretouch.evaluation.metrics import evaluate_pair
 from veraretouch.planner.base import PLANNER_SIDE
 from veraretouch.planner.features import planner_copy
 from veraretouch.planner.pipeline import PlanningPipeline
+from veraretouch.reasoning.measure import measure
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "photos"
@@ -71,7 +71,7 @@ SUITE = [  # (prompt, statistic, direction)
 
 
 def statistic(image: torch.Tensor, name: str) -> float:
-    """A suite statistic of a ``(1, 3, H, W)`` image (CIELAB units, `data.measure` keys)."""
+    """A suite statistic of a ``(1, 3, H, W)`` image (CIELAB units, `reasoning.measure` keys)."""
     if name == "teal_orange":  # warm highlights against cool shadows: mean b* of bright minus dark pixels
         from veraretouch.operators.colorspace import rgb_to_lab
 

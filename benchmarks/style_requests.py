@@ -13,7 +13,7 @@ copy, the edit baked into a 65^3 LUT, applied to the photo at long side ``--side
 - strength: "slightly X" < "X" < "much X" for warmer (mean b*), brighter (mean L*), more saturated
   (mean chroma) on every photo.
 - looks: held-out presets (validation + test split of ``data.samples.split_of``) asked for in the
-  data set's words (`data.text.style_instructions`), with a look library built WITHOUT them;
+  data set's words (`reasoning.text.style_instructions`), with a look library built WITHOUT them;
   mean CIEDE2000 to the preset's own render, ours and the compact planner's network (the style
   path before issue 15) over the input's.
 - speed: `Retoucher.style` on a 24 MP photo in one process: first call (models loaded) and the
@@ -32,10 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from veraretouch.data.measure import measure
 from veraretouch.data.samples import split_of
 from veraretouch.data.shards import load_photo
-from veraretouch.data.text.instructions import style_instructions
 from veraretouch.errors import VeraRetouchError
 from veraretouch.evaluation.metrics import delta_e2000
 from veraretouch.operators.colorspace import rgb_to_lab
@@ -43,7 +41,9 @@ from veraretouch.planner.base import PLANNER_SIDE
 from veraretouch.planner.features import planner_copy
 from veraretouch.planner.pipeline import PlanningPipeline
 from veraretouch.reasoning.looks import LookLibrary, build_look_library
+from veraretouch.reasoning.measure import measure
 from veraretouch.reasoning.style import understand_request
+from veraretouch.reasoning.text.instructions import style_instructions
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "photos-more"

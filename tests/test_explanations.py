@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from veraretouch.data.text import check, parse_span, parse_tagged, span_name
 from veraretouch.operators.colorspace import linear_rgb_to_srgb, srgb_to_linear_rgb
 from veraretouch.plan import Plan
 from veraretouch.planner import explain
 from veraretouch.reasoning.diagnosis import diagnose
 from veraretouch.reasoning.explanation import write_explanation
+from veraretouch.reasoning.text import check, parse_span, parse_tagged, span_name
 
 GENERIC_SENTENCES = (
     "Global colour is already fine.", "The overall colour just needs tuning.",
@@ -144,7 +144,7 @@ def dark(photo):
 
 
 def spans(lighting_problem: str, lighting_plan: str) -> str:
-    from veraretouch.data.text import format_reasoning
+    from veraretouch.reasoning.text import format_reasoning
 
     return format_reasoning({"lighting": (lighting_problem, lighting_plan),
                              "global_color": ("No colour fault measured: 90th-percentile chroma 40.", "Leave the white balance and saturation as they are."),

@@ -410,13 +410,13 @@ def dark_photo(sample_rgb) -> torch.Tensor:
 
 
 def claims_of(text: str):
-    from veraretouch.data.text import parse_claims
+    from veraretouch.reasoning.text import parse_claims
 
     return [parsed.claim for parsed in parse_claims(text)]
 
 
 def test_explaining_a_brightening_plan_for_a_dark_photo(dark_photo):
-    from veraretouch.data.text import check
+    from veraretouch.reasoning.text import check
 
     plan = Plan({"Exposure2012": 1.0, "Shadows2012": 20})
     explanation = explain(dark_photo, plan)
@@ -445,7 +445,7 @@ def test_a_wording_the_checker_rejects_falls_back_to_plain_facts(dark_photo, mon
     become the plan's values and nothing false is left in the text."""
     import importlib
 
-    from veraretouch.data.text import Reasoning, format_reasoning
+    from veraretouch.reasoning.text import Reasoning, format_reasoning
 
     spans = {"lighting": ("The photo is too dark.", "I'll brighten it a lot."),
              "global_color": ("There is no colour cast to fix.", "Nothing to change in the global colour."),

@@ -16,9 +16,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from veraretouch.data.measure import band_key, measure
 from veraretouch.data.plans import sample_paper_plans, sample_uniform_plans
-from veraretouch.data.text import (
+from veraretouch.errors import PlanError
+from veraretouch.formats import read_plan
+from veraretouch.formats.jsonplan import plan_from_json
+from veraretouch.operators import render
+from veraretouch.operators.colorspace import rgb_to_lab
+from veraretouch.plan import Plan
+from veraretouch.plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS
+from veraretouch.reasoning.measure import band_key, measure
+from veraretouch.reasoning.text import (
     SPAN_NAMES,
     TAGS,
     Claim,
@@ -34,13 +41,6 @@ from veraretouch.data.text import (
     state_supported,
     style_instructions,
 )
-from veraretouch.errors import PlanError
-from veraretouch.formats import read_plan
-from veraretouch.formats.jsonplan import plan_from_json
-from veraretouch.operators import render
-from veraretouch.operators.colorspace import rgb_to_lab
-from veraretouch.plan import Plan
-from veraretouch.plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS
 
 CORPUS_SIZE = 2000
 PLANTED_TEXTS = 600

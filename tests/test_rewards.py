@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from veraretouch.data.text.tags import format_reasoning
 from veraretouch.evaluation.aesthetic import AestheticCritic, AestheticCriticConfig
 from veraretouch.operators import render
 from veraretouch.plan.parameters import default_params, param_index
 from veraretouch.planner.vlm_tokens import RETOUCH_TOKENS, build_answer
+from veraretouch.reasoning.text.tags import format_reasoning
 from veraretouch.training.rewards import (
     RewardWeights,
     aesthetic_reward,

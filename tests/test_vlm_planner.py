@@ -10,7 +10,6 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from veraretouch.data.text.tags import TAGS, format_reasoning, parse_tagged  # noqa: E402
 from veraretouch.errors import PlanError, VeraRetouchError  # noqa: E402
 from veraretouch.plan import Plan  # noqa: E402
 from veraretouch.planner.vlm import (  # noqa: E402
@@ -30,6 +29,7 @@ from veraretouch.planner.vlm_tokens import (  # noqa: E402
     param_values_text,
     reasoning_of,
 )
+from veraretouch.reasoning.text.tags import TAGS, format_reasoning, parse_tagged  # noqa: E402
 from veraretouch.renderer.model import RendererConfig, RetouchRenderer  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")

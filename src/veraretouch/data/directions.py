@@ -54,7 +54,7 @@ LOOK_WORDS: tuple[tuple[frozenset[str], str, int], ...] = (
     (frozenset({"vivid", "vibrant", "saturated", "colourful", "colorful"}), "mean_chroma", +1),
     (frozenset({"muted", "desaturated"}), "mean_chroma", -1),
 )
-"""Unambiguous look words, the `data.measure` statistic each one promises to move and which way.
+"""Unambiguous look words, the `reasoning.measure` statistic each one promises to move and which way.
 Style requests are written from preset names and descriptions ("Make it cooler" for a preset whose
 only cooling is a faint colour grade); `look_words_agree` says whether a label does what its words say."""
 

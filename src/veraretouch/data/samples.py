@@ -37,6 +37,7 @@ from ..evaluation import psnr
 from ..operators import render
 from ..plan import Plan
 from ..plan.parameters import GLOBAL_COLOR, LIGHTING, N_SLIDERS, SLIDERS, param_index
+from ..reasoning.measure import LABEL_SIDE
 from .camera import apply_camera_faults, fault_kinds, sample_camera_faults
 from .degrade import sample_degradations
 from .plans import is_held_out, sample_paper_plans, sample_sparse_plans
@@ -50,8 +51,6 @@ AUTO_SOURCES = ("sliders", "camera", "none")
 """What makes an auto sample's input: a slider degradation, camera faults, or nothing."""
 CROP_RANGE = (0.6, 1.0)
 """A crop keeps this fraction of each side of the photo (uniform), placed anywhere."""
-LABEL_SIDE = 192
-"""Long side (pixels) at which the fix is fitted and the input measured."""
 ROUND_TRIP_SIDE = 96
 """Long side at which the renderer's round trip is scored (the MLP costs ~10 us a pixel on a CPU)."""
 MIN_FIT_PSNR = 30.0
@@ -224,8 +223,8 @@ def label_sample(recipe: Recipe, facts: dict, photo: torch.Tensor, renderer, sli
     """Labels for a recipe: (auto) the fitted fix and the quality gate; every subset: latents of
     the fix, the renderer's round-trip PSNR, input measurements, instruction and checked reasoning."""
     from ..fitting import fit_plan
-    from .measure import measure
-    from .text import check, describe, param_instruction, param_instruction_json, style_instructions
+    from ..reasoning.measure import measure
+    from ..reasoning.text import check, describe, param_instruction, param_instruction_json, style_instructions
 
     rng = random.Random(sample_seed(0, recipe.key, 1))
     input_image, target_image = render_pair(recipe, photo, LABEL_SIDE)

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..operators.colorspace import check_image_batch, rgb_to_lab
+from ..reasoning.measure import soft_channel_histograms
 
 __all__ = [
     "psnr",
@@ -243,26 +244,6 @@ def delta_e2000(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean CIEDE2000 colour difference per image: shape (B,). 0 for identical images; ~2.3 is a
     just-noticeable difference."""
     return delta_e2000_map(prediction, target).mean(dim=(1, 2))
-
-
-def soft_channel_histograms(image: torch.Tensor, bins: int) -> torch.Tensor:
-    """Per-channel soft histograms with a triangular kernel, each summing to 1: shape (B, 3 * bins).
-
-    Bin k is centred at k / (bins - 1), so the centres span [0, 1] including both ends. A value v
-    (clamped to [0, 1]) at position p = v * (bins - 1) = k + f with k = floor(p) puts weight 1 - f into
-    bin k and f into bin k + 1: the triangular kernel max(0, 1 - |p - k|), i.e. linear interpolation.
-    Every value contributes total weight 1 and the weights are piecewise linear in v, so the histogram
-    is differentiable almost everywhere with slope +-(bins - 1).
-    """
-    batch, channels, height, width = image.shape
-    position = image.double().clamp(0.0, 1.0).reshape(batch, channels, height * width) * (bins - 1)
-    lower_bin = position.detach().floor().clamp(max=bins - 2)
-    upper_weight = position - lower_bin
-    lower_index = lower_bin.long()
-    histogram = position.new_zeros(batch, channels, bins)
-    histogram = histogram.scatter_add(2, lower_index, 1.0 - upper_weight)
-    histogram = histogram.scatter_add(2, lower_index + 1, upper_weight)
-    return (histogram / (height * width)).reshape(batch, channels * bins)
 
 
 def histogram_similarity(prediction: torch.Tensor, target: torch.Tensor, bins: int = 32) -> torch.Tensor:

@@ -4,7 +4,7 @@ the plan that was actually rendered, verified by the claim checker.
 The photo is diagnosed on its own (`reasoning.diagnosis.diagnose`, at the size the training labels
 were measured): each fault with its size and the numbers behind it. `reasoning.explanation.
 write_explanation` states those findings and what the plan does about each, in the same size words;
-`data.text.check(..., measured=True)` then reads every claim and every stated number back against the
+`reasoning.text.check(..., measured=True)` then reads every claim and every stated number back against the
 measurements and the plan, and checks that each fault and its fix agree in direction and size. A
 wording the checker rejects is replaced by another (a new draw of the writer) up to ``ATTEMPTS``
 times; if none passes, the failing spans fall back to the measured numbers and the plan's values,
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..data.samples import LABEL_SIDE
-from ..data.text import ASPECTS, SPAN_KINDS, check, format_reasoning, span_name
 from ..plan import Plan
 from ..reasoning.detector import FaultDetector
 from ..reasoning.diagnosis import Diagnosis, diagnose
 from ..reasoning.explanation import write_explanation
+from ..reasoning.measure import LABEL_SIDE
+from ..reasoning.text import ASPECTS, SPAN_KINDS, check, format_reasoning, span_name
 from .features import planner_copy
 
 ATTEMPTS = 16

@@ -31,11 +31,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..evaluation.metrics import soft_channel_histograms
 from ..operators.color import band_weights
 from ..operators.colorspace import chroma_and_hue, srgb_to_oklab
 from ..operators.statistics import exposure_key, illuminant_estimates
 from ..plan.parameters import HSL_BANDS
+from ..reasoning.measure import soft_channel_histograms
 
 FEATURE_SIDE = 96
 RGB_BINS = 24

@@ -6,7 +6,7 @@ Tokens added to the language model's tokenizer (as whole, non-special tokens, so
 - three retouch tokens, one per renderer latent group, in `GROUPS` order (lighting, global colour,
   specific colour); the last layer's hidden states at their first occurrence in the answer feed the
   retouch head;
-- the six span tags of `data.text.tags` (``<lighting_problem>`` ... ``</specific_color_plan>``),
+- the six span tags of `reasoning.text.tags` (``<lighting_problem>`` ... ``</specific_color_plan>``),
   opening and closing, so a tag is one token that cannot be misspelt;
 - one task token per mode, which opens the prompt.
 
@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import re
 
-from ..data.text.tags import SPAN_NAMES, TAGS
 from ..formats.jsonplan import plan_from_json, plan_to_param_file
 from ..plan import Plan
+from ..reasoning.text.tags import SPAN_NAMES, TAGS
 from .base import MODES
 
 RETOUCH_TOKENS = ("<retouch_light>", "<retouch_color&temp>", "<retouch_colormixer>")
@@ -81,5 +81,5 @@ _RETOUCH_PATTERN = re.compile("|".join(re.escape(token) for token in RETOUCH_TOK
 
 
 def reasoning_of(answer: str) -> str:
-    """An answer without its retouch tokens (`data.text.tags.parse_tagged` reads the rest)."""
+    """An answer without its retouch tokens (`reasoning.text.tags.parse_tagged` reads the rest)."""
     return _RETOUCH_PATTERN.sub("", answer).strip()

@@ -3,7 +3,7 @@ in the units a photographer reads, and a confidence.
 
 `diagnose(image)` reads a working copy ``(1, 3, h, w)`` sRGB (explanations pass the copy the training
 labels were measured at, `data.samples.LABEL_SIDE`) and returns a `Diagnosis`: ``measurements`` (the
-`data.measure.measure` keys plus the ones below, plain floats) and ``findings``.
+`reasoning.measure.measure` keys plus the ones below, plain floats) and ``findings``.
 
 Whether a photo has a global fault (too dark or bright, flat, a warm / cool / green / magenta cast,
 muted or oversaturated colour) is judged by the fault detector (`reasoning.detector`: boosted trees
@@ -40,13 +40,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..data.measure import CAST_LIGHTNESS_RANGE, band_key, measure
-from ..data.text.facts import state_contradicted
-from ..evaluation.metrics import rgb_to_lab
-from ..operators.colorspace import LUMINANCE_WEIGHTS, linear_rgb_to_srgb, srgb_to_linear_rgb
+from ..operators.colorspace import LUMINANCE_WEIGHTS, linear_rgb_to_srgb, rgb_to_lab, srgb_to_linear_rgb
 from ..operators.statistics import ESTIMATORS, exposure_key, illuminant_estimates
-from ..parameters import GLOBAL_COLOR, HSL_BANDS, LIGHTING, SPECIFIC_COLOR
+from ..plan.parameters import GLOBAL_COLOR, HSL_BANDS, LIGHTING, SPECIFIC_COLOR
 from .detector import FaultDetector, shipped_detector
+from .measure import CAST_LIGHTNESS_RANGE, band_key, measure
+from .text.facts import state_contradicted
 
 MID_GREY = 0.18
 """Linear luminance of a mid-grey (L* 50): where a median tone of an average scene sits."""
@@ -281,7 +280,7 @@ def describe(attribute: str, state: str, m: dict[str, float], confidence: float)
 def findings_of(m: dict[str, float], detector: FaultDetector | None = None) -> list[Finding]:
     """The findings the measurements ``m`` (`scene_measurements`) support: the global faults ``detector``
     (default the shipped one) claims, harsh contrast and the colour bands, less any that the claim
-    checker's own bounds rule out (`data.text.state_contradicted`), so a finding is always sayable."""
+    checker's own bounds rule out (`reasoning.text.state_contradicted`), so a finding is always sayable."""
     detector = detector or shipped_detector()
     claimed = [describe(attribute, state, m, probability) for attribute, state, probability in detector.claimed(m)]
     found = [*(f for f in claimed if f is not None), *_harsh(m), *_bands(m)]

@@ -11,21 +11,29 @@ correct" sentence (the checker reads no fix into it). Remaining moves follow as 
 values; what a preset does beyond the sliders (curves, colour grading) is stated as numbers.
 
 Every sentence carries a measurement or a plan value: no filler. The text passes
-`data.text.check(..., measured=True)` (tests/test_explanations.py).
+`reasoning.text.check(..., measured=True)` (tests/test_explanations.py).
 """
 from __future__ import annotations
 
 import random
 
-from ..data.text import ASPECTS, BRIGHTNESS_STEP, MAGNITUDES, Reasoning, brightness_change, format_reasoning
-from ..data.measure import band_key
-from ..data.text.checker import _fix_problem
-from ..data.text.facts import EXPOSURE_MAGNITUDE_EDGES, Claim, neighbour
-from ..data.text.phrasing import BAND_WORDS, COMPARATIVES, _action_clause, _capitalise, _Move, _notable_moves, _stop_phrase
 from ..formats._common import is_identity_curve
-from ..parameters import CURVE_CHANNELS, CURVE_SAMPLES, GLOBAL_COLOR, HSL_BANDS, LIGHTING, SPECIFIC_COLOR, curve_samples
 from ..plan import Plan
+from ..plan.parameters import (
+    CURVE_CHANNELS,
+    CURVE_SAMPLES,
+    GLOBAL_COLOR,
+    HSL_BANDS,
+    LIGHTING,
+    SPECIFIC_COLOR,
+    curve_samples,
+)
 from .diagnosis import Diagnosis, Finding
+from .measure import band_key
+from .text import ASPECTS, BRIGHTNESS_STEP, Reasoning, brightness_change, format_reasoning
+from .text.checker import _fix_problem
+from .text.facts import EXPOSURE_MAGNITUDE_EDGES, Claim, neighbour
+from .text.phrasing import BAND_WORDS, COMPARATIVES, _action_clause, _capitalise, _Move, _notable_moves, _stop_phrase
 
 MAX_FINDINGS = {LIGHTING: 2, GLOBAL_COLOR: 2, SPECIFIC_COLOR: 1}
 """Findings stated per aspect (most confident first): three aspects stay under ~90 words."""
@@ -39,7 +47,7 @@ NOTABLE_CURVE_LEVELS = 2.0
 levels (the planner's curves are often within a level of the diagonal)."""
 """Plan moves spelled out per aspect; the rest are listed with their values."""
 _DEGREE = ("slightly", "noticeably", "strongly", "very strongly")
-"""One degree word per level, as the checker reads them (`data.text.lexicon`)."""
+"""One degree word per level, as the checker reads them (`reasoning.text.lexicon`)."""
 _DEGREE_TOO = tuple(words[0] for words in COMPARATIVES)
 """... and before "too" (slightly, noticeably, much, far)."""
 _STATES = {

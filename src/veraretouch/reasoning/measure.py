@@ -32,6 +32,9 @@ from ..operators.color import BAND_CENTRES_DEG
 from ..operators.colorspace import chroma_and_hue, rgb_to_lab, srgb_to_oklab
 from ..plan.parameters import HSL_BANDS
 
+LABEL_SIDE = 192
+"""Long side (pixels) at which a photo is measured (and a training sample's fix fitted): the
+planner's explanations measure at the size the training labels were measured at."""
 SHADOW_CLIP = 2.0 / 255.0
 HIGHLIGHT_CLIP = 253.0 / 255.0
 NEUTRAL_CHROMA = 8.0
@@ -135,3 +138,23 @@ def measure(image: torch.Tensor) -> list[dict[str, float]]:
             columns[band_key(band_name, quantity)] = per_band[quantity][:, index]
     table = {key: value.tolist() for key, value in columns.items()}
     return [{key: float(values[i]) for key, values in table.items()} for i in range(batch)]
+
+
+def soft_channel_histograms(image: torch.Tensor, bins: int) -> torch.Tensor:
+    """Per-channel soft histograms with a triangular kernel, each summing to 1: shape (B, 3 * bins).
+
+    Bin k is centred at k / (bins - 1), so the centres span [0, 1] including both ends. A value v
+    (clamped to [0, 1]) at position p = v * (bins - 1) = k + f with k = floor(p) puts weight 1 - f into
+    bin k and f into bin k + 1: the triangular kernel max(0, 1 - |p - k|), i.e. linear interpolation.
+    Every value contributes total weight 1 and the weights are piecewise linear in v, so the histogram
+    is differentiable almost everywhere with slope +-(bins - 1).
+    """
+    batch, channels, height, width = image.shape
+    position = image.double().clamp(0.0, 1.0).reshape(batch, channels, height * width) * (bins - 1)
+    lower_bin = position.detach().floor().clamp(max=bins - 2)
+    upper_weight = position - lower_bin
+    lower_index = lower_bin.long()
+    histogram = position.new_zeros(batch, channels, bins)
+    histogram = histogram.scatter_add(2, lower_index, 1.0 - upper_weight)
+    histogram = histogram.scatter_add(2, lower_index + 1, upper_weight)
+    return (histogram / (height * width)).reshape(batch, channels * bins)

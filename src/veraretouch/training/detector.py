@@ -23,12 +23,13 @@ import numpy as np
 import torch
 
 from ..data.camera import FAULT_RANGES, apply_camera_faults
-from ..data.samples import LABEL_SIDE, split_of
+from ..data.samples import split_of
 from ..data.shards import load_photo, photo_paths
 from ..planner.base import PLANNER_SIDE
 from ..planner.features import planner_copy
 from ..reasoning.detector import FAULT_STATES, TREE_ARRAYS, FaultDetector, FaultDetectorConfig, ensemble_scores
 from ..reasoning.diagnosis import scene_measurements
+from ..reasoning.measure import LABEL_SIDE
 
 CAMERA_FAULTS = {
     ("exposure", "low"): ("exposure_ev", 0), ("exposure", "high"): ("exposure_ev", 1),

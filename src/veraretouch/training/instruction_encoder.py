@@ -3,7 +3,7 @@
 Data: generated requests for 20 edit directions (`DIRECTION_WORDS` in `TRAIN_TEMPLATES`), each with
 a paraphrase of the same direction as its positive and the same template with the opposite words
 as its hard negative ("make it warmer" against "make it cooler"); and requests for named presets
-(`data.text.style_instructions`) with the preset's look text as the positive, so look retrieval is
+(`reasoning.text.style_instructions`) with the preset's look text as the positive, so look retrieval is
 trained too. Loss: InfoNCE over the batch (every other positive and every hard negative are
 negatives), temperature `TEMPERATURE`. MiniLM stays frozen, so its embeddings are computed once
 and the head trains in seconds on a CPU.

@@ -380,7 +380,7 @@ def with_agreeing_look_words(train: dict) -> dict:
     """``train`` without the preset style samples whose look words disagree with their label
     (`data.directions.look_words_agree`, measured on the cached input and target colours)."""
     from ..data.directions import look_words_agree
-    from ..data.measure import measure
+    from ..reasoning.measure import measure
 
     presets = [row for row, (mode, record) in enumerate(zip(train["mode"].tolist(), train["records"]))
                if mode == MODES.index("style") and record.get("preset")]

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data.text.tags import parse_tagged
 from ..evaluation.metrics import histogram_similarity, l1_similarity
 from ..planner.vlm_tokens import RETOUCH_TOKENS, reasoning_of
+from ..reasoning.text.tags import parse_tagged
 from .loop import colors_as_images
 
 

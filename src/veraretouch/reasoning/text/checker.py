@@ -1,6 +1,6 @@
 """Contradiction checker for reasoning text: ours, or later the planner's own output.
 
-`check(text, input_measurements, plan)` reads the six tagged spans (`veraretouch.data.text.tags.TAGS`)
+`check(text, input_measurements, plan)` reads the six tagged spans (`veraretouch.reasoning.text.tags.TAGS`)
 clause by clause with a lexicon of attribute nouns and direction words per aspect, and reports:
 
 (a) a stated image fault that the measurements rule out ("too dark" at median L*/100 0.7, a "warm
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...parameters import GLOBAL_COLOR, LIGHTING, SLIDERS, SPECIFIC_COLOR
 from ...plan import Plan
+from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SLIDERS, SPECIFIC_COLOR
 from .clauses import ParsedClaim, _global, _lighting, _specific
 from .evidence import evidence_problems, pair_problems
 from .facts import (

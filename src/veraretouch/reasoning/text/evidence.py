@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ...parameters import HSL_BANDS
+from ...plan.parameters import HSL_BANDS
 from .facts import MAGNITUDES
 from .lexicon import _magnitude, _normalise, _sentences, _spoken_ev
 
@@ -55,7 +55,7 @@ BAND_EVIDENCE: tuple[tuple[str, str, float], ...] = (
     (rf"(?P<band>{_BAND_NAMES})s cover \d+ % of the frame, {_N} degrees from their usual hue", "hue_offset", 1.0),
     (rf"(?P<band>{_BAND_NAMES})s cover \d+ % of the frame at chroma {_N}", "chroma", 1.0),
 )
-"""Band phrases: the band named in the phrase, its `data.measure` quantity, scale (hue: unsigned)."""
+"""Band phrases: the band named in the phrase, its `reasoning.measure` quantity, scale (hue: unsigned)."""
 PARTIAL_WORDS = ("partly", "partially", "beyond")
 _COMPILED = tuple((re.compile(pattern), key, scale) for pattern, key, scale in EVIDENCE)
 _COMPILED_BANDS = tuple((re.compile(pattern), key, scale) for pattern, key, scale in BAND_EVIDENCE)

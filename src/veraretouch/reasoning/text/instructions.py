@@ -22,7 +22,7 @@ def param_instruction(plan: Plan, rng: random.Random) -> str:
     """A plain-language request for every notable slider move of ``plan`` (lighting, then colour).
 
     E.g. "Please raise the exposure by about half a stop, lift the shadows a lot and cool it slightly."
-    Uses the same phrasings as the plan spans, so `veraretouch.data.text.checker` can read it back.
+    Uses the same phrasings as the plan spans, so `veraretouch.reasoning.text.checker` can read it back.
     """
     moves = _notable_moves(plan)
     clauses = []

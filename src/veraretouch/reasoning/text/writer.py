@@ -2,7 +2,7 @@
 
 Training pairs come from inverse degradation: a good photo is degraded, the planner sees the degraded
 input and must say what is wrong (problem) and how the fix (the inverse edit, ``plan``) addresses it.
-`describe` writes that text from the input's measurements (`veraretouch.data.measure`) and the plan:
+`describe` writes that text from the input's measurements (`veraretouch.reasoning.measure`) and the plan:
 
 - A problem states an image fault only when the measurements show it *and* the plan corrects it
   ("underexposed" needs a dark input and a brightening plan). Otherwise it speaks of the change the
@@ -13,7 +13,7 @@ input and must say what is wrong (problem) and how the fix (the inverse edit, ``
 - Beyond the 38 sliders (presets): Monochrome is stated ("convert it to black and white"); point curves
   and colour grading are mentioned without a direction, as they have none.
 
-Every phrasing is one the checker (`veraretouch.data.text.checker`) parses, so our own text checks clean
+Every phrasing is one the checker (`veraretouch.reasoning.text.checker`) parses, so our own text checks clean
 and a flipped word is caught.
 """
 from __future__ import annotations
