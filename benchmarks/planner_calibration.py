@@ -16,7 +16,8 @@ import torch
 
 from veraretouch.planner.base import MODES
 from veraretouch.planner.text import InstructionEmbedder
-from veraretouch.training.planner import calibrate_mode_scales, load_planner_cache
+from veraretouch.training.planner import calibrate_mode_scales
+from veraretouch.training.planner_cache import load_planner_cache
 from veraretouch.weights import load_models
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 auto mode's validation PSNR with each subset of the plan's aspect groups, and the instruction suite.
 
 Each variant trains `training.planner.train_planner` with the default `PlannerTrainingConfig` plus
-the variant's changes, on a planner cache of data v1 (`training.planner.build_planner_cache`), then
+the variant's changes, on a planner cache of data v1 (`training.planner_cache.build_planner_cache`), then
 runs the instruction suite of `benchmarks/planner.py` on the held-out photos (512 px).
 
 Run: ``.venv/bin/python benchmarks/planner_variants.py --cache data/v1-planner-cache [NAME ...]``

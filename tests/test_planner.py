@@ -517,7 +517,7 @@ def dataset(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def cache(dataset, tmp_path_factory) -> Path:
-    from veraretouch.training.planner import build_planner_cache
+    from veraretouch.training.planner_cache import build_planner_cache
 
     data, photos = dataset
     return build_planner_cache(data, photos, tmp_path_factory.mktemp("planner-cache") / "cache", progress=False)
@@ -525,13 +525,13 @@ def cache(dataset, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cached(cache, embedder) -> dict[str, dict]:
-    from veraretouch.training.planner import load_planner_cache
+    from veraretouch.training.planner_cache import load_planner_cache
 
     return {split: load_planner_cache(cache, split, embedder) for split in ("train", "validation")}
 
 
 def test_the_cache_has_one_file_per_shard_and_resumes(dataset, cache):
-    from veraretouch.training.planner import build_planner_cache
+    from veraretouch.training.planner_cache import build_planner_cache
 
     data, photos = dataset
     shards = sorted(p.stem for p in data.glob("*.tar"))
@@ -550,7 +550,7 @@ def test_the_cache_has_one_file_per_shard_and_resumes(dataset, cache):
 
 
 def test_cached_samples_are_consistent(cached):
-    from veraretouch.training.planner import PIXELS
+    from veraretouch.training.planner_cache import PIXELS
 
     train = cached["train"]
     count = len(train["mode"])
@@ -571,7 +571,7 @@ def test_cached_samples_are_consistent(cached):
 
 
 def test_loading_a_split_without_shards_is_a_clear_error(embedder, tmp_path):
-    from veraretouch.training.planner import load_planner_cache
+    from veraretouch.training.planner_cache import load_planner_cache
 
     with pytest.raises(FileNotFoundError, match="build_planner_cache"):
         load_planner_cache(tmp_path, "train", embedder)

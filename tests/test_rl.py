@@ -28,7 +28,7 @@ TINY = {"steps": 4, "prompts_per_batch": 4, "group_size": 4, "minibatches": 2, "
 
 
 def synthetic_cache(count: int, seed: int) -> dict:
-    """Cached samples in `training.planner.load_planner_cache`'s format: random photos, each brightened or
+    """Cached samples in `training.planner_cache.load_planner_cache`'s format: random photos, each brightened or
     warmed by a random amount (the targets), auto and style modes, instructions for style."""
     generator = torch.Generator().manual_seed(seed)
     images = torch.rand(count, 3, 16, 16, generator=generator).pow(1.5)
@@ -72,7 +72,7 @@ def critic_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def splits(cache_dir) -> tuple[dict, dict]:
     from veraretouch.planner.text import InstructionEmbedder
-    from veraretouch.training.planner import load_planner_cache
+    from veraretouch.training.planner_cache import load_planner_cache
 
     embedder = InstructionEmbedder()
     return load_planner_cache(cache_dir, "train", embedder), load_planner_cache(cache_dir, "validation", embedder)

@@ -115,7 +115,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.model == "rl":
         return run_train_rl(args, seconds, steps)
     if args.model == "planner":
-        from ..training.planner import PlannerTrainingConfig, build_planner_cache, train_planner
+        from ..training.planner import PlannerTrainingConfig, train_planner
+        from ..training.planner_cache import build_planner_cache
 
         if args.data is None or not (args.data / "manifest.json").is_file():
             raise VeraRetouchError("train planner needs --data DIR, a dataset folder made by `veraretouch data build`")

@@ -14,7 +14,7 @@ The environment projects the action onto a valid plan (`encoders.slider.params_f
 frozen SliderEncoder and renders the cached input colours with the frozen renderer, as
 `training.planner` does for supervised training; `plan_reward_fn` scores what comes out.
 
-Prompts are cached samples in `training.planner.load_planner_cache`'s format: a dict of
+Prompts are cached samples in `training.planner_cache.load_planner_cache`'s format: a dict of
 ``features`` ``(B, F)``, ``text`` ``(B, 384)``, ``mode`` ``(B,)``, ``input_colors`` and
 ``target_colors`` ``(B, N, 3)``; `cache_prompt_sampler` draws them.
 """

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,7 +28,8 @@ import torch
 from ..encoders.slider import params_from_features
 from ..errors import VeraRetouchError
 from ..planner.base import MODES
-from .dapo import DAPOTrainer, SampledBatch, concat, concat_rollouts
+from .dapo import DAPOTrainer
+from .distributed import Distributed
 from .loop import ResumableTrainer, ScheduleConfig
 from .planner import mode_metrics
 from .policies import GaussianPlanPolicy, cache_prompt_sampler, compact_dapo_config, plan_reward_fn
@@ -77,53 +77,6 @@ class RLTrainingConfig(DAPORunConfig):
     every time); None scores them all. The first 256 of data v1's auto samples came from one or two
     of its three validation photos: choosing the best step on them picked a planner that was +2.3 dB
     there, +0.7 dB on the whole split and no better on the test photos."""
-
-
-@dataclass
-class Distributed:
-    """This process's place in a run: rank and world size (1 when not distributed)."""
-
-    rank: int = 0
-    world: int = 1
-    collectives: bool = field(default=False, repr=False)
-
-    @classmethod
-    def current(cls) -> Distributed:
-        """From an initialised `torch.distributed` group, else from torchrun's environment (the gloo
-        group is then started here), else a single process."""
-        import torch.distributed as dist
-
-        if not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            dist.init_process_group("gloo")
-        if dist.is_initialized():
-            return cls(dist.get_rank(), dist.get_world_size(), True)
-        return cls()
-
-    def gather(self, batch: SampledBatch) -> SampledBatch:
-        """Every process's filtered batch, joined in rank order (the same on every process)."""
-        import torch.distributed as dist
-
-        parts: list = [None] * self.world
-        dist.all_gather_object(parts, batch)
-        kept = [part for part in parts if part.prompts is not None]
-        draws = sum(part.draws for part in parts)
-        drawn = sum(part.groups_drawn for part in parts)
-        mean = sum(part.drawn_reward_mean * part.groups_drawn for part in parts) / max(drawn, 1)
-        if not kept:
-            return SampledBatch(None, None, torch.cat([part.rewards for part in parts]), draws, drawn, mean)
-        return SampledBatch(concat([part.prompts for part in kept]),
-                            concat_rollouts([part.rollouts for part in kept]),
-                            torch.cat([part.rewards for part in kept]), draws, drawn, mean)
-
-    def all_agree(self, wanted: bool) -> bool:
-        """True only when every process wants to go on (so all stop at the same step)."""
-        if not self.collectives:
-            return wanted
-        import torch.distributed as dist
-
-        flag = torch.tensor([int(wanted)])
-        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-        return bool(flag.item())
 
 
 class DAPORunTrainer(ResumableTrainer):
@@ -319,7 +272,7 @@ def train_rl(out: Path, cache_dir: Path, planner, renderer, slider_encoder, crit
              max_seconds: float | None = None, progress: bool = True) -> RLTrainer:
     """Load the cache's train and validation splits and run (or resume) DAPO from ``planner``."""
     from ..planner.text import InstructionEmbedder
-    from .planner import load_planner_cache
+    from .planner_cache import load_planner_cache
 
     embedder = InstructionEmbedder()
     train = load_planner_cache(cache_dir, "train", embedder)
@@ -387,7 +340,7 @@ def run_rl(options: dict) -> None:
         train_vlm_rl(out, Path(options["data"]), photos, planner, renderer, critic, config,
                      options.get("max_seconds"), progress)
         return
-    from .planner import build_planner_cache
+    from .planner_cache import build_planner_cache
 
     cache = Path(options["cache"]) if options.get("cache") else out / "cache"
     if options.get("data"):

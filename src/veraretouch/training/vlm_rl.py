@@ -43,9 +43,10 @@ from ..planner.base import PLANNER_SIDE
 from ..planner.vlm import VLMPlanner
 from ..renderer import RetouchRenderer
 from .dapo import DAPOConfig
+from .distributed import Distributed
 from .planner import mode_metrics
 from .rewards import RewardWeights, format_rewards
-from .rl import STEP_FIELDS, DAPORunConfig, DAPORunTrainer, Distributed, spread
+from .rl import STEP_FIELDS, DAPORunConfig, DAPORunTrainer, spread
 from .vlm import VLMTrainingConfig, prepare_for_training
 from .vlm_policy import VLMPlanPolicy, vlm_prompts, vlm_reward_fn
 

@@ -85,20 +85,30 @@ def create_app(retoucher: Retoucher | None = None, limits: Limits = Limits(), te
     downloads are written for the moment they take (default: the system's temporary folder)."""
     retoucher = retoucher or Retoucher(max_pixels=limits.max_pixels)
     store = SessionStore(limits.max_sessions, limits.max_session_bytes, limits.session_idle_seconds)
-    work = Worker()
     app = FastAPI(title="veraretouch", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.add_middleware(RequestGuard, limits=limits)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.sessions = store
     add_error_handlers(app)
+    add_page_routes(app, store, limits)
+    add_session_routes(app, store, Worker(), Editor(retoucher, store, limits), temp_dir)
+    return app
 
-    def open_session(data: bytes, label: str) -> Session:
-        store.make_room(decode_footprint(data))
-        photo = read_image_bytes(data, label, limits.max_pixels)
+
+class Editor:
+    """What the routes do to a session (run by the `Worker`, off the event loop): open a photo, or
+    make an edit its result, render the preview and return the page's new state."""
+
+    def __init__(self, retoucher: Retoucher, store: SessionStore, limits: Limits) -> None:
+        self.retoucher, self.store, self.limits = retoucher, store, limits
+
+    def open_session(self, data: bytes, label: str) -> Session:
+        self.store.make_room(decode_footprint(data))
+        photo = read_image_bytes(data, label, self.limits.max_pixels)
         proxy = proxy_photo(photo, PREVIEW_SIDE)
-        return store.add(Session(label, photo, proxy, jpeg_bytes(proxy)))
+        return self.store.add(Session(label, photo, proxy, jpeg_bytes(proxy)))
 
-    def show(session: Session, result, source_mode: str, adjusted: bool = False, explanation=None) -> dict:
+    def show(self, session: Session, result, source_mode: str, adjusted: bool = False, explanation=None) -> dict:
         """Make ``result`` the session's edit, render its preview, and return the new state."""
         result.plan  # reference mode fits its sliders here (seconds), before the page shows them
         session.result, session.source_mode, session.adjusted = result, source_mode, adjusted
@@ -107,28 +117,35 @@ def create_app(retoucher: Retoucher | None = None, limits: Limits = Limits(), te
         session.version += 1
         return state(session)
 
-    def planned(session: Session, mode: str, prompt: str | None, aspects) -> dict:
+    def planned(self, session: Session, mode: str, prompt: str | None, aspects) -> dict:
         photo = session.photo
-        result = retoucher.auto(photo, aspects) if mode == "auto" else retoucher.style(photo, prompt, aspects)
-        return show(session, result, mode, explanation=result.explanation.to_record()["aspects"])
+        result = (self.retoucher.auto(photo, aspects) if mode == "auto"
+                  else self.retoucher.style(photo, prompt, aspects))
+        return self.show(session, result, mode, explanation=result.explanation.to_record()["aspects"])
 
-    def move_sliders(session: Session, values: dict[str, float], keep_curves: bool) -> dict:
+    def move_sliders(self, session: Session, values: dict[str, float], keep_curves: bool) -> dict:
         current = session.result.plan if session.result is not None else Plan()
         adjusted = keep_curves and session.result is not None and session.source_mode != "param"
         plan = Plan(values=without_defaults(values), curves=current.curves if keep_curves else {}, name=current.name,
                     unmodelled=current.unmodelled if keep_curves else {})
-        return show(session, retoucher.param(session.photo, plan), session.source_mode if adjusted else "param",
-                    adjusted, session.explanation if adjusted else None)
+        return self.show(session, self.retoucher.param(session.photo, plan),
+                         session.source_mode if adjusted else "param", adjusted,
+                         session.explanation if adjusted else None)
 
-    def apply_preset(session: Session, data: bytes, label: str) -> dict:
-        plan = read_preset(data, label, limits.max_preset_bytes)
-        return show(session, retoucher.param(session.photo, plan), "param")
+    def apply_preset(self, session: Session, data: bytes, label: str) -> dict:
+        plan = read_preset(data, label, self.limits.max_preset_bytes)
+        return self.show(session, self.retoucher.param(session.photo, plan), "param")
 
-    def like_reference(session: Session, after: bytes, after_label: str, before: bytes | None,
+    def like_reference(self, session: Session, after: bytes, after_label: str, before: bytes | None,
                        before_label: str, aspects) -> dict:
-        after_photo = read_image_bytes(after, after_label, limits.max_pixels)
-        before_photo = None if before is None else read_image_bytes(before, before_label, limits.max_pixels)
-        return show(session, retoucher.reference(session.photo, after_photo, before_photo, aspects), "reference")
+        after_photo = read_image_bytes(after, after_label, self.limits.max_pixels)
+        before_photo = None if before is None else read_image_bytes(before, before_label, self.limits.max_pixels)
+        return self.show(session, self.retoucher.reference(session.photo, after_photo, before_photo, aspects),
+                         "reference")
+
+
+def add_page_routes(app: FastAPI, store: SessionStore, limits: Limits) -> None:
+    """The page itself, the health check and the page's configuration (sliders, groups, limits)."""
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -148,9 +165,13 @@ def create_app(retoucher: Retoucher | None = None, limits: Limits = Limits(), te
                 "limits": {"max_upload_bytes": limits.max_upload_bytes, "max_pixels": limits.max_pixels,
                            "max_preset_bytes": limits.max_preset_bytes, "max_prompt_chars": MAX_PROMPT_CHARS}}
 
+
+def add_session_routes(app: FastAPI, store: SessionStore, work: Worker, editor: Editor, temp_dir: Path | None) -> None:
+    """A session's life: open a photo, read its state and images, retouch it in any mode, download."""
+
     @app.post("/api/photos")
     async def open_photo(photo: UploadFile = File(...)) -> dict:
-        return state(await work(open_session, await photo.read(), safe_label(photo.filename)))
+        return state(await work(editor.open_session, await photo.read(), safe_label(photo.filename)))
 
     @app.get("/api/sessions/{session_id}")
     async def session_state(session_id: str) -> dict:
@@ -172,27 +193,28 @@ def create_app(retoucher: Retoucher | None = None, limits: Limits = Limits(), te
 
     @app.post("/api/sessions/{session_id}/auto")
     async def auto(session_id: str, request: AspectsRequest) -> dict:
-        return await work(planned, store.get(session_id), "auto", None, checked_aspects(request.aspects))
+        return await work(editor.planned, store.get(session_id), "auto", None, checked_aspects(request.aspects))
 
     @app.post("/api/sessions/{session_id}/style")
     async def style(session_id: str, request: StyleRequest) -> dict:
-        return await work(planned, store.get(session_id), "style", request.prompt, checked_aspects(request.aspects))
+        return await work(editor.planned, store.get(session_id), "style", request.prompt,
+                          checked_aspects(request.aspects))
 
     @app.post("/api/sessions/{session_id}/sliders")
     async def sliders(session_id: str, request: SlidersRequest) -> dict:
-        return await work(move_sliders, store.get(session_id), request.values, request.keep_curves)
+        return await work(editor.move_sliders, store.get(session_id), request.values, request.keep_curves)
 
     @app.post("/api/sessions/{session_id}/preset")
     async def preset(session_id: str, preset: UploadFile = File(...)) -> dict:
         session = store.get(session_id)
-        return await work(apply_preset, session, await preset.read(), safe_label(preset.filename, "preset"))
+        return await work(editor.apply_preset, session, await preset.read(), safe_label(preset.filename, "preset"))
 
     @app.post("/api/sessions/{session_id}/reference")
     async def reference(session_id: str, after: UploadFile = File(...), before: UploadFile | None = File(None),
                         aspects: str | None = Form(None)) -> dict:
         session = store.get(session_id)
         before_data = None if before is None else await before.read()
-        return await work(like_reference, session, await after.read(), safe_label(after.filename, "after"),
+        return await work(editor.like_reference, session, await after.read(), safe_label(after.filename, "after"),
                           before_data, safe_label(before and before.filename, "before"),
                           checked_aspects(None if aspects is None else aspects.split(",")))
 
@@ -208,8 +230,6 @@ def create_app(retoucher: Retoucher | None = None, limits: Limits = Limits(), te
         data, name, media_type = await work(download, session, kind, temp_dir)
         return Response(data, media_type=media_type,
                         headers={"content-disposition": f'attachment; filename="{name}"', "cache-control": "no-store"})
-
-    return app
 
 
 def state(session: Session) -> dict:
