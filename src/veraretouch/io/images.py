@@ -37,7 +37,7 @@ DEFAULT_MAX_PIXELS = 150_000_000
 NEUTRAL_SPREAD = 0.5 / 255
 """A grey photo's edit stays grey when its channels differ by at most this (half an 8-bit level,
 invisible). Measured in [0, 1], not in levels: float32 round-off alone is over a 16-bit level, which
-turned 16-bit grey photos into RGB after a plain exposure change (tests/test_images.py)."""
+turned 16-bit grey photos into RGB after a plain exposure change (tests/io/test_images.py)."""
 
 
 @dataclass
@@ -175,7 +175,7 @@ def read_image_bytes(data: bytes, name: str | Path, max_pixels: int = DEFAULT_MA
         pixels = orient(pixels)
         alpha = None if alpha is None else orient(alpha)
     if alpha is not None:  # a copy: the view would keep the decoder's whole interleaved buffer alive
-        alpha = alpha.copy()  # (4 times the alpha's size for RGBA; tests/test_web_api.py)
+        alpha = alpha.copy()  # (4 times the alpha's size for RGBA; tests/web/test_web_api.py)
     exif = decoded.exif if orient is None else exif_without_orientation(decoded.exif)
     return Photo(np.ascontiguousarray(pixels), alpha, file_format, exif, icc_profile, source)
 

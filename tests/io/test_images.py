@@ -19,7 +19,7 @@ from veraretouch.errors import ImageReadError, ImageWriteError
 from veraretouch.io import arrays, decode, encode, shaper
 from veraretouch.io.images import DEFAULT_MAX_PIXELS, Photo, output_suffix, read_image, write_image
 
-SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"
+SHARED_PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "photos"
 ADOBE_RGB_ICC = Path("/usr/share/color/icc/compatibleWithAdobeRGB1998.icc")
 D50 = (0.9642, 1.0, 0.8249)
 ADOBE_RGB_COLORANTS = np.array(  # rXYZ, gXYZ, bXYZ (D50) as columns

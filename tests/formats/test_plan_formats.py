@@ -17,7 +17,7 @@ from veraretouch.formats.xmp import format_value, plan_from_xmp, plan_to_xmp
 from veraretouch.plan import Plan
 from veraretouch.plan.parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS
 
-PRESETS = Path(__file__).resolve().parents[1].parent / "shared" / "presets"
+PRESETS = Path(__file__).resolve().parents[2].parent / "shared" / "presets"
 CRS = "http://ns.adobe.com/camera-raw-settings/1.0/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 needs_presets = pytest.mark.skipif(not PRESETS.is_dir(), reason="shared/presets is not available")

@@ -1,0 +1,18 @@
+"""Helpers several test modules share (importable: tests/ is on sys.path through conftest.py)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from veraretouch.encoders.slider import SliderEncoder, SliderEncoderConfig
+from veraretouch.renderer import RendererConfig, RetouchRenderer
+
+
+def as_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255
+
+
+def small_models() -> tuple[SliderEncoder, RetouchRenderer]:
+    torch.manual_seed(0)
+    return (SliderEncoder(SliderEncoderConfig(group_dim=8, hidden=16)),
+            RetouchRenderer(RendererConfig(hidden_widths=[16, 16], group_dim=8)))
