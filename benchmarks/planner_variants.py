@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from planner import suite_section  # noqa: E402
 
 from veraretouch.encoders.slider import params_from_features  # noqa: E402
-from veraretouch.plan.parameters import GROUPS, restrict_to_groups  # noqa: E402
+from veraretouch.plan.parameters import ASPECTS, restrict_to_aspects  # noqa: E402
 from veraretouch.planner.base import MODES  # noqa: E402
 from veraretouch.planner.pipeline import PlanningPipeline  # noqa: E402
 from veraretouch.training.planner import PlannerTrainingConfig, psnr_of_colors, train_planner  # noqa: E402
@@ -49,9 +49,9 @@ def auto_by_groups(trainer, renderer, slider_encoder) -> dict[str, float]:
     params = params_from_features(planner(data["features"][index], data["text"][index], data["mode"][index]))
     inputs, targets = data["input_colors"][index].float(), data["target_colors"][index].float()
     scores = {}
-    for mask in product((0.0, 1.0), repeat=len(GROUPS)):
-        latents = slider_encoder(restrict_to_groups(params, torch.tensor(mask)))
-        kept = "+".join(g for g, m in zip(GROUPS, mask) if m) or "none"
+    for mask in product((0.0, 1.0), repeat=len(ASPECTS)):
+        latents = slider_encoder(restrict_to_aspects(params, torch.tensor(mask)))
+        kept = "+".join(g for g, m in zip(ASPECTS, mask) if m) or "none"
         scores[kept] = round(float(psnr_of_colors(renderer.render_colors(inputs, latents), targets).mean()), 2)
     return scores
 

@@ -24,7 +24,7 @@ from veraretouch.data.plans import is_held_out, preset_plans, sample_paper_plans
 from veraretouch.evaluation import psnr
 from veraretouch.lut import apply_lut
 from veraretouch.operators import render
-from veraretouch.plan.parameters import GROUPS, restrict_to_groups
+from veraretouch.plan.parameters import ASPECTS, restrict_to_aspects
 from veraretouch.weights import load_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def fidelity(renderer, encoder, photos, params, masks=None, chunk: int = 8) -> l
     scores = []
     with torch.no_grad():
         latents = encoder(params)
-        targets_params = params if masks is None else restrict_to_groups(params, masks)
+        targets_params = params if masks is None else restrict_to_aspects(params, masks)
         for photo in photos:
             for start in range(0, params.shape[0], chunk):
                 rows = slice(start, start + chunk)
@@ -137,8 +137,8 @@ def main() -> None:
     results = {**previous, "photos": len(photos), "plans": args.plans}
     if "fidelity" in parts:
         results["paper"] = summary(fidelity(renderer, encoder, photos, paper))
-        for index, group in enumerate(GROUPS):
-            mask = torch.zeros(len(GROUPS))
+        for index, group in enumerate(ASPECTS):
+            mask = torch.zeros(len(ASPECTS))
             mask[index] = 1.0
             results[f"paper_only_{group}"] = summary(fidelity(renderer, encoder, photos, paper,
                                                               mask.expand(args.plans, -1)))

@@ -190,7 +190,7 @@ def passes(statistic: str, way: int, before: dict, after: dict) -> bool:
 
 
 def suite_section(pipeline, photos) -> dict:
-    rows, by_group = [], {}
+    rows, by_aspect = [], {}
     for prompt, statistic, way, group in SUITE:
         try:
             understood = pipeline.understand(prompt).summary()
@@ -201,12 +201,12 @@ def suite_section(pipeline, photos) -> dict:
         share = sum(results) / len(photos)
         rows.append({"prompt": prompt, "statistic": statistic, "way": way, "group": group, "pass_share": share,
                      "understood": understood})
-        by_group.setdefault(group, []).append(share)
+        by_aspect.setdefault(group, []).append(share)
     total = [row["pass_share"] for row in rows if "pass_share" in row]
     return {"rows": rows, "phrasings": len(SUITE), "pass_rate": round(sum(total) / len(total), 4),
             "full_pass_rate": round(sum(share == 1.0 for share in total) / len(total), 4),
-            "groups": {group: round(sum(v) / len(v), 4) for group, v in by_group.items()},
-            "core_pass_rate": round(statistics.mean(s for g in CORE_GROUPS for s in by_group[g]), 4)}
+            "groups": {group: round(sum(v) / len(v), 4) for group, v in by_aspect.items()},
+            "core_pass_rate": round(statistics.mean(s for g in CORE_GROUPS for s in by_aspect[g]), 4)}
 
 
 def strength_section(pipeline, photos) -> dict:

@@ -5,7 +5,7 @@ import torch
 
 from veraretouch.data.degrade import KINDS, sample_degradations
 from veraretouch.plan import Plan
-from veraretouch.plan.parameters import GROUPS, PARAM_GROUP_IDS, SLIDERS
+from veraretouch.plan.parameters import ASPECTS, PARAM_GROUP_IDS, SLIDERS
 
 
 def sample(count: int = 300, seed: int = 0):
@@ -26,7 +26,7 @@ def test_each_sample_touches_one_to_three_aspects_and_only_those():
     for params, kinds in zip(degradations.params, degradations.kinds):
         aspects = {kind_aspect.get(kind, "specific_color") for kind in kinds}
         counts.append(len(aspects))
-        moved = {GROUPS[int(PARAM_GROUP_IDS[i])] for i in range(len(SLIDERS)) if params[i] != 0}
+        moved = {ASPECTS[int(PARAM_GROUP_IDS[i])] for i in range(len(SLIDERS)) if params[i] != 0}
         assert moved <= aspects, (kinds, moved)
     assert set(counts) == {1, 2, 3}
 

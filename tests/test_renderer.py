@@ -8,7 +8,7 @@ import torch
 from veraretouch.encoders import SliderEncoder, group_features
 from veraretouch.lut import apply_lut
 from veraretouch.plan import Plan
-from veraretouch.plan.parameters import GROUPS, default_params, param_index, restrict_to_groups
+from veraretouch.plan.parameters import ASPECTS, default_params, param_index, restrict_to_aspects
 from veraretouch.renderer import RendererConfig, RetouchRenderer
 from veraretouch.renderer.model import pixel_features
 
@@ -163,7 +163,7 @@ def test_each_latent_group_sees_only_its_own_controls():
         changed = base.clone()
         changed[0, param_index(name)] = 40.0
         delta = (encoder(changed).reshape(3, -1) - reference).abs().sum(1)
-        for index, other in enumerate(GROUPS):
+        for index, other in enumerate(ASPECTS):
             assert (delta[index] > 0) == (other == group), (name, other)
 
 
@@ -171,7 +171,7 @@ def test_group_features_are_zero_for_the_identity_and_restriction_resets_other_g
     assert all(f.abs().max() == 0 for f in group_features(default_params(1)).values())
     params = Plan({"Exposure2012": 1.0, "Saturation": 30, "HueAdjustmentRed": 10},
                   curves={"ToneCurvePV2012Red": ((0, 10), (255, 255))}).to_tensor()[None]
-    only_colour = restrict_to_groups(params, torch.tensor([0.0, 1.0, 0.0]))
+    only_colour = restrict_to_aspects(params, torch.tensor([0.0, 1.0, 0.0]))
     plan = Plan.from_tensor(only_colour[0])
     assert plan.values == {"Saturation": 30.0} and set(plan.curves) == {"ToneCurvePV2012Red"}
 

@@ -345,7 +345,7 @@ class Retoucher:
         import torch
 
         from .encoders.reference import check_pair_framing
-        from .plan.parameters import GROUPS
+        from .plan.parameters import ASPECTS
 
         _check_aspects(aspects)
         after = as_photo(after, self.max_pixels)
@@ -353,7 +353,7 @@ class Retoucher:
         if before is not None:
             check_pair_framing(before.size[::-1], after.size[::-1])
         renderer, encoder = self.reference_models
-        mask = None if aspects is None else torch.tensor([float(g in aspects) for g in GROUPS])
+        mask = None if aspects is None else torch.tensor([float(g in aspects) for g in ASPECTS])
         name = f"like {after.path.stem}" if after.path is not None else "veraretouch reference"
         if before is not None:
             source = {"mode": "pair", "before": str(before.path or "array"), "after": str(after.path or "array")}
@@ -374,8 +374,8 @@ class Retoucher:
 
 
 def _check_aspects(aspects) -> None:
-    from .plan.parameters import GROUPS
+    from .plan.parameters import ASPECTS
 
-    unknown = [a for a in aspects or () if a not in GROUPS]
+    unknown = [a for a in aspects or () if a not in ASPECTS]
     if unknown:
-        raise VeraRetouchError(f"unknown aspect {unknown[0]!r}; choose from {', '.join(GROUPS)}")
+        raise VeraRetouchError(f"unknown aspect {unknown[0]!r}; choose from {', '.join(ASPECTS)}")

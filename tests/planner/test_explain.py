@@ -9,7 +9,7 @@ from support import as_tensor
 
 from veraretouch.operators import render
 from veraretouch.plan import Plan
-from veraretouch.plan.parameters import GROUPS
+from veraretouch.plan.parameters import ASPECTS
 from veraretouch.planner import explain
 
 
@@ -36,7 +36,7 @@ def test_explaining_a_brightening_plan_for_a_dark_photo(dark_photo):
     lighting_plan = [c for c in claims_of(explanation.text) if c.aspect == "lighting" and c.span == "plan"]
     assert any(c.attribute == "exposure" and c.direction == "up" for c in lighting_plan), lighting_plan
     record = json.loads(json.dumps(explanation.to_record()))
-    assert record["checked"] is True and set(record["aspects"]) == set(GROUPS)
+    assert record["checked"] is True and set(record["aspects"]) == set(ASPECTS)
     assert record["aspects"]["lighting"]["plan"] == plan_text
     pretty = explanation.pretty()
     assert all(title in pretty for title in ("Lighting:", "Global colour:", "Specific colour:"))
@@ -46,7 +46,7 @@ def test_explaining_the_identity_plan_says_nothing_needs_doing(dark_photo):
     explanation = explain(dark_photo, Plan())
     assert explanation.contradictions == []
     plan_claims = [c for c in claims_of(explanation.text) if c.span == "plan"]
-    assert {c.aspect for c in plan_claims} == set(GROUPS) and all(c.direction == "none" for c in plan_claims)
+    assert {c.aspect for c in plan_claims} == set(ASPECTS) and all(c.direction == "none" for c in plan_claims)
     assert json.loads(json.dumps(explanation.to_record()))["checked"] is True
 
 

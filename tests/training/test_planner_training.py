@@ -275,7 +275,7 @@ def test_no_direction_phrasing_is_a_prompt_of_the_instruction_suite():
     assert not phrasings & {prompt.lower() for prompt, _, _ in benchmark.SUITE}, "the suite must test unseen words"
 
 def test_training_with_confidence_calibrates_the_shrinkage_on_validation(cached, tmp_path):
-    from veraretouch.plan.parameters import GROUPS as ASPECTS
+    from veraretouch.plan.parameters import ASPECTS as ASPECTS
     from veraretouch.training.planner import PlannerTrainer, PlannerTrainingConfig
     from veraretouch.weights import load_models
 

@@ -23,7 +23,7 @@ from veraretouch import Plan  # noqa: E402
 from veraretouch.api import Retoucher  # noqa: E402
 from veraretouch.formats.cube import parse_cube  # noqa: E402
 from veraretouch.io.images import Photo, read_image  # noqa: E402
-from veraretouch.plan.parameters import GROUPS, SCALARS, SPECS  # noqa: E402
+from veraretouch.plan.parameters import ASPECTS, SCALARS, SPECS  # noqa: E402
 from veraretouch.web import Limits, create_app  # noqa: E402
 from veraretouch.web.safety import safe_label  # noqa: E402
 from veraretouch.web.sessions import Session, SessionStore  # noqa: E402
@@ -108,7 +108,7 @@ def test_page_assets_and_security_headers(client):
 
 def test_config_lists_every_slider_by_aspect_and_the_limits(client):
     config = client.get("/api/config").json()
-    assert [group["name"] for group in config["groups"]] == list(GROUPS)
+    assert [group["name"] for group in config["groups"]] == list(ASPECTS)
     assert [slider["name"] for slider in config["sliders"]] == [spec.name for spec in SCALARS]
     assert sum(slider["core"] for slider in config["sliders"]) == 38
     exposure = config["sliders"][0]
@@ -130,8 +130,8 @@ def test_auto_explains_each_aspect_and_shows_its_sliders(client, photo_jpeg):
 
     auto = client.post(f"/api/sessions/{session}/auto", json={}).json()
     assert (auto["mode"], auto["edited"], auto["adjusted"]) == ("auto", True, False)
-    assert set(auto["explanation"]) == set(GROUPS)
-    assert all(auto["explanation"][group]["problem"] and auto["explanation"][group]["plan"] for group in GROUPS)
+    assert set(auto["explanation"]) == set(ASPECTS)
+    assert all(auto["explanation"][group]["problem"] and auto["explanation"][group]["plan"] for group in ASPECTS)
     assert set(auto["values"]) == {spec.name for spec in SCALARS}
     assert auto["values"] != {spec.name: spec.default for spec in SCALARS}
     assert image_of(client.get(auto["preview"])).shape == before.shape
@@ -165,7 +165,7 @@ def test_style_mode_needs_a_prompt_and_explains(client, photo_jpeg):
     empty = client.post(f"/api/sessions/{session}/style", json={"prompt": "  "})
     assert empty.status_code == 400 and "prompt is empty" in empty.json()["error"]
     styled = client.post(f"/api/sessions/{session}/style", json={"prompt": "warm and moody"}).json()
-    assert styled["mode"] == "style" and set(styled["explanation"]) == set(GROUPS)
+    assert styled["mode"] == "style" and set(styled["explanation"]) == set(ASPECTS)
     assert styled["understood"].startswith("I read 'warm and moody' as:") and "warmer" in styled["understood"]
     refused = client.post(f"/api/sessions/{session}/style", json={"prompt": "blur the background"})
     assert refused.status_code == 400 and refused.json()["error"].startswith("not supported: blurring")

@@ -47,9 +47,9 @@ def comma_choices(noun: str, choices, allow_empty: bool = False):
 
 def aspect_names() -> tuple[str, ...]:
     """The aspects (the renderer's latent groups), imported only when an option is parsed."""
-    from ..plan.parameters import GROUPS
+    from ..plan.parameters import ASPECTS
 
-    return GROUPS
+    return ASPECTS
 
 
 export_list = comma_choices("export", EXPORTS, allow_empty=True)

@@ -14,5 +14,5 @@ def run_sliders(args: argparse.Namespace) -> int:
     from ..plan.parameters import SCALARS
 
     for spec in SCALARS:
-        print(f"{spec.name:28s} {spec.group:15s} {spec.minimum:g}..{spec.maximum:g} {spec.unit:8s} {spec.description}")
+        print(f"{spec.name:28s} {spec.aspect:15s} {spec.minimum:g}..{spec.maximum:g} {spec.unit:8s} {spec.description}")
     return 0

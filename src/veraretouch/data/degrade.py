@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import torch
 
 from ..plan.parameters import (
+    ASPECTS,
     GLOBAL_COLOR,
-    GROUPS,
     HSL_BANDS,
     LIGHTING,
     SLIDERS,
@@ -86,15 +86,16 @@ def sample_degradations(count: int, generator: torch.Generator, scale: float = 1
     """``count`` degradation plans; ``scale`` multiplies every magnitude (0.5 gives subtler inputs)."""
     params = default_params(count)
     kinds: list[list[str]] = []
-    by_aspect = {aspect: [k for k in KINDS if k.aspect == aspect] for aspect in GROUPS}
+    by_aspect = {aspect: [k for k in KINDS if k.aspect == aspect] for aspect in ASPECTS}
     weights = torch.tensor(ASPECT_COUNT_WEIGHTS)
     for row in range(count):
         aspect_count = int(torch.multinomial(weights, 1, generator=generator)) + 1
-        aspects = [GROUPS[i] for i in sorted(torch.randperm(len(GROUPS), generator=generator)[:aspect_count].tolist())]
+        chosen = torch.randperm(len(ASPECTS), generator=generator)[:aspect_count]
+        aspects = [ASPECTS[i] for i in sorted(chosen.tolist())]
         drawn = []
         for aspect in aspects:
             for spec in SLIDERS:
-                if spec.group == aspect and float(torch.rand((), generator=generator)) < JITTER_SHARE:
+                if spec.aspect == aspect and float(torch.rand((), generator=generator)) < JITTER_SHARE:
                     params[row, param_index(spec.name)] = (
                         float(torch.randn((), generator=generator)) * PAPER_STDDEV[spec.name] * JITTER
                     )

@@ -212,7 +212,7 @@ def _fit_start(recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor]:
     initial = torch.zeros(1, N_SLIDERS)
     initial[0, param_index("Exposure2012")] = -recipe.camera_faults.get("exposure_ev", 0.0)
     groups = {LIGHTING, GLOBAL_COLOR}
-    free = torch.tensor([[float(spec.group in groups or ("hue_degrees" in recipe.camera_faults
+    free = torch.tensor([[float(spec.aspect in groups or ("hue_degrees" in recipe.camera_faults
                                                          and spec.name.startswith("HueAdjustment")))
                           for spec in SLIDERS]])
     return initial, free

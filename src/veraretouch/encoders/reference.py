@@ -31,7 +31,7 @@ from torch import nn
 
 from ..errors import VeraRetouchError
 from ..operators.colorspace import srgb_to_oklab
-from ..plan.parameters import GROUPS
+from ..plan.parameters import ASPECTS
 from ..pretrained import PretrainedMixin
 from ..renderer.model import pixel_features
 
@@ -105,7 +105,7 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
 
             self.backbone = load_efficientnet_lite0(pretrained=True).eval().requires_grad_(False)
             inputs = dict.fromkeys(MODES, 2 * 1280)
-        latent_dim = cfg.group_dim * len(GROUPS)
+        latent_dim = cfg.group_dim * len(ASPECTS)
         self.heads = nn.ModuleDict({mode: _mlp([inputs[mode], cfg.head_hidden, cfg.head_hidden, latent_dim], False)
                                     for mode in MODES})
 

@@ -17,11 +17,11 @@ from torch import nn
 from ..operators.color import oklch_radians_to_wheel_hue, wheel_hue_to_oklch_radians
 from ..operators.colorspace import chroma_and_hue
 from ..plan.parameters import (
+    ASPECTS,
     CURVE_CHANNELS,
     CURVE_SAMPLES,
     CURVES_SLICE,
     GLOBAL_COLOR,
-    GROUPS,
     HSL_BANDS,
     LIGHTING,
     SLIDERS,
@@ -51,12 +51,12 @@ def _curve_offsets(params: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor
     return torch.cat([curve_samples(params, name) - identity for name in names], dim=1)
 
 
-_SLIDERS_OF = {group: [spec.name for spec in SLIDERS if spec.group == group] for group in GROUPS}
+_SLIDERS_OF = {group: [spec.name for spec in SLIDERS if spec.aspect == group] for group in ASPECTS}
 
 
 def group_features(params: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-group feature vectors ``(B, F_g)`` of ``(B, P)`` parameters; all zero for the identity plan."""
-    lighting_sliders, global_sliders, specific_sliders = (_SLIDERS_OF[group] for group in GROUPS)
+    lighting_sliders, global_sliders, specific_sliders = (_SLIDERS_OF[group] for group in ASPECTS)
     angles = [wheel_hue_to_oklch_radians(control(params, f"ColorGrade{z}Hue").reshape(-1, 1)) for z in GRADE_ZONES]
     strengths = [control(params, f"ColorGrade{z}Sat").reshape(-1, 1) / 100.0 for z in GRADE_ZONES]
     tints = torch.cat([s * torch.cos(a) for s, a in zip(strengths, angles)]
@@ -82,9 +82,9 @@ FEATURE_SIZES = {
 
 
 def flat_features(params: torch.Tensor) -> torch.Tensor:
-    """`group_features` concatenated in `GROUPS` order: ``(B, sum(FEATURE_SIZES))``."""
+    """`group_features` concatenated in `ASPECTS` order: ``(B, sum(FEATURE_SIZES))``."""
     features = group_features(params)
-    return torch.cat([features[group] for group in GROUPS], dim=1)
+    return torch.cat([features[group] for group in ASPECTS], dim=1)
 
 
 def params_from_features(features: torch.Tensor) -> torch.Tensor:
@@ -97,7 +97,7 @@ def params_from_features(features: torch.Tensor) -> torch.Tensor:
     ``flat_features(params_from_features(f)) == f`` exactly where ``f`` is already valid: a planner
     that predicts features renders, explains and exports one and the same plan.
     """
-    lighting, global_color, specific = features.split([FEATURE_SIZES[g] for g in GROUPS], dim=1)
+    lighting, global_color, specific = features.split([FEATURE_SIZES[g] for g in ASPECTS], dim=1)
     batch = features.shape[0]
     params = default_params(batch, dtype=features.dtype).to(features.device)
     columns: dict[int, torch.Tensor] = {}
@@ -150,7 +150,7 @@ class SliderEncoder(nn.Module, PretrainedMixin):
             group: nn.Sequential(nn.Linear(FEATURE_SIZES[group], hidden, bias=False), nn.GELU(),
                                  nn.Linear(hidden, hidden, bias=False), nn.GELU(),
                                  nn.Linear(hidden, out, bias=False))
-            for group in GROUPS
+            for group in ASPECTS
         })
 
     def forward(self, params: torch.Tensor) -> torch.Tensor:
@@ -159,5 +159,5 @@ class SliderEncoder(nn.Module, PretrainedMixin):
 
     def encode_features(self, features: torch.Tensor) -> torch.Tensor:
         """Latents of `flat_features` ``(B, F)`` (a planner predicting features skips the parameters)."""
-        parts = features.float().split([FEATURE_SIZES[g] for g in GROUPS], dim=1)
-        return torch.cat([self.groups[group](part) for group, part in zip(GROUPS, parts)], dim=1)
+        parts = features.float().split([FEATURE_SIZES[g] for g in ASPECTS], dim=1)
+        return torch.cat([self.groups[group](part) for group, part in zip(ASPECTS, parts)], dim=1)

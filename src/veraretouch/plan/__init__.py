@@ -21,8 +21,8 @@ from .parameters import (
     N_PARAMS,
     SCALARS,
     SPECS,
+    aspect_of,
     default_params,
-    group_of,
     param_index,
 )
 
@@ -145,19 +145,19 @@ class Plan:
 
         return bool(torch.allclose(self.to_tensor(), default_params(), atol=1e-6))
 
-    def by_group(self) -> dict[str, dict[str, float]]:
+    def by_aspect(self) -> dict[str, dict[str, float]]:
         """Set values split by aspect group (lighting / global_color / specific_color)."""
         out: dict[str, dict[str, float]] = {}
         for key, value in self.values.items():
-            out.setdefault(group_of(key), {})[key] = value
+            out.setdefault(aspect_of(key), {})[key] = value
         return out
 
     def restricted_to(self, groups: Iterable[str]) -> "Plan":
         """A copy keeping only the controls of the given aspect groups (the others at default)."""
         keep = set(groups)
         return Plan(
-            values={k: v for k, v in self.values.items() if group_of(k) in keep},
-            curves={k: v for k, v in self.curves.items() if group_of(k) in keep},
+            values={k: v for k, v in self.values.items() if aspect_of(k) in keep},
+            curves={k: v for k, v in self.curves.items() if aspect_of(k) in keep},
             name=self.name, group=self.group, description=self.description,
         )
 

@@ -1,4 +1,4 @@
-"""The parameter registry: every scalar control with its name, group, range and default.
+"""The parameter registry: every scalar control with its name, aspect, range and default.
 
 One flat vector per plan, ``(P,)`` or batched ``(B, P)``, laid out as
 ``[38 core sliders | 14 colour-grading values | monochrome | 8 B&W mixer | 7 calibration |
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 LIGHTING = "lighting"
 GLOBAL_COLOR = "global_color"
 SPECIFIC_COLOR = "specific_color"
-GROUPS = (LIGHTING, GLOBAL_COLOR, SPECIFIC_COLOR)
+ASPECTS = (LIGHTING, GLOBAL_COLOR, SPECIFIC_COLOR)
+"""The three aspects of an edit, in the renderer's latent order (and the order reasoning texts use):
+one word for the idea that the CLI (--aspects), the API and the renderer's latent groups share."""
 
 HSL_BANDS = ("Red", "Orange", "Yellow", "Green", "Aqua", "Blue", "Purple", "Magenta")
 CURVE_CHANNELS = ("ToneCurvePV2012", "ToneCurvePV2012Red", "ToneCurvePV2012Green", "ToneCurvePV2012Blue")
@@ -30,10 +32,11 @@ CURVE_SAMPLES = 33
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One scalar control: XMP name, aspect group, inclusive range, default, unit and meaning."""
+    """One scalar control: XMP name, aspect (lighting, global_color, specific_color), inclusive range,
+    default, unit and meaning."""
 
     name: str
-    group: str
+    aspect: str
     minimum: float
     maximum: float
     default: float = 0.0
@@ -200,11 +203,11 @@ assert N_SLIDERS == 38, N_SLIDERS
 assert SCALARS[FINISHING_SLICE] == FINISHING
 
 
-def group_of(name: str) -> str:
-    """The aspect group (lighting / global_color / specific_color) of a scalar or curve."""
+def aspect_of(name: str) -> str:
+    """The aspect (lighting / global_color / specific_color) of a scalar or curve."""
     if name in CURVE_CHANNELS:
         return LIGHTING if name == "ToneCurvePV2012" else GLOBAL_COLOR
-    return SPECS[name].group
+    return SPECS[name].aspect
 
 
 def default_params(batch: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -247,32 +250,32 @@ def curve_samples(params: torch.Tensor, name: str) -> torch.Tensor:
 
 
 @functools.cache
-def _group_ids() -> torch.Tensor:
+def _aspect_ids() -> torch.Tensor:
     import torch
 
     ids = torch.empty(N_PARAMS, dtype=torch.long)
     for i, spec in enumerate(SCALARS):
-        ids[i] = GROUPS.index(spec.group)
+        ids[i] = ASPECTS.index(spec.aspect)
     for c, name in enumerate(CURVE_CHANNELS):
         start = CURVES_SLICE.start + c * CURVE_SAMPLES
-        ids[start:start + CURVE_SAMPLES] = GROUPS.index(group_of(name))
+        ids[start:start + CURVE_SAMPLES] = ASPECTS.index(aspect_of(name))
     return ids
 
 
 def __getattr__(name: str):
     if name == "PARAM_GROUP_IDS":  # a tensor: made on first use so that importing the registry needs no torch
-        return _group_ids()
+        return _aspect_ids()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 PARAM_GROUP_IDS: torch.Tensor
-"""Aspect group (index into GROUPS) of every entry of the parameter vector."""
+"""Aspect (index into ASPECTS) of every entry of the parameter vector."""
 
 
-def restrict_to_groups(params: torch.Tensor, group_mask: torch.Tensor) -> torch.Tensor:
+def restrict_to_aspects(params: torch.Tensor, group_mask: torch.Tensor) -> torch.Tensor:
     """``(B, P)`` parameters with every control outside the kept groups reset to its default.
 
     ``group_mask`` is ``(B, 3)`` (or ``(3,)``) of 0/1 per group (lighting, global, specific).
     """
-    keep = group_mask.to(params.dtype).reshape(-1, len(GROUPS))[:, _group_ids().to(params.device)]
+    keep = group_mask.to(params.dtype).reshape(-1, len(ASPECTS))[:, _aspect_ids().to(params.device)]
     return params * keep + default_params(dtype=params.dtype).to(params.device) * (1 - keep)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..encoders.slider import FEATURE_SIZES, SliderEncoder, params_from_features
-from ..plan.parameters import GROUPS
+from ..plan.parameters import ASPECTS
 from ..pretrained import PretrainedMixin
 from .base import MODES, PlannerOutput, check_mode
 from .features import FEATURE_GROUPS, FEATURE_SIZE, feature_slices, image_features
@@ -56,8 +56,8 @@ class CompactPlannerConfig:
     """Which parts of `image_features` the planner reads (the others are masked to zero)."""
     aspect_confidence: bool = False
     """Predict each aspect's plan error too (a head of 3 log-variances), for `aspect_shrinkage`."""
-    aspect_shrinkage: tuple[float, ...] = (0.0,) * len(GROUPS)
-    """Per aspect (`GROUPS` order), the factor ``k`` of the Wiener shrinkage (0 = none); set on
+    aspect_shrinkage: tuple[float, ...] = (0.0,) * len(ASPECTS)
+    """Per aspect (`ASPECTS` order), the factor ``k`` of the Wiener shrinkage (0 = none); set on
     validation photos after training (`training.planner.calibrate_aspect_shrinkage`)."""
     mode_scales: tuple[float, ...] = (1.0,) * len(MODES)
     """Per mode (`MODES` order), the factor the predicted plan is scaled by towards the identity (0 =
@@ -68,8 +68,8 @@ class CompactPlannerConfig:
         self.feature_groups = tuple(self.feature_groups)  # JSON gives a list back
         self.mode_scales = tuple(float(scale) for scale in self.mode_scales)
         self.aspect_shrinkage = tuple(float(k) for k in self.aspect_shrinkage)
-        if len(self.aspect_shrinkage) != len(GROUPS) or min(self.aspect_shrinkage) < 0:
-            raise ValueError(f"aspect_shrinkage needs {len(GROUPS)} non-negative factors ({', '.join(GROUPS)})")
+        if len(self.aspect_shrinkage) != len(ASPECTS) or min(self.aspect_shrinkage) < 0:
+            raise ValueError(f"aspect_shrinkage needs {len(ASPECTS)} non-negative factors ({', '.join(ASPECTS)})")
         if any(self.aspect_shrinkage) and not self.aspect_confidence:
             raise ValueError("aspect_shrinkage needs aspect_confidence (the head that predicts the plan's error)")
         if len(self.mode_scales) != len(MODES) or min(self.mode_scales) < 0:
@@ -79,8 +79,8 @@ class CompactPlannerConfig:
             raise ValueError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(FEATURE_GROUPS)}")
 
 
-ASPECT_SIZES = tuple(FEATURE_SIZES[group] for group in GROUPS)
-"""Plan features per aspect: they are contiguous, in `GROUPS` order (`encoders.slider.flat_features`)."""
+ASPECT_SIZES = tuple(FEATURE_SIZES[group] for group in ASPECTS)
+"""Plan features per aspect: they are contiguous, in `ASPECTS` order (`encoders.slider.flat_features`)."""
 
 
 def aspect_energy(plan_features: torch.Tensor) -> torch.Tensor:
@@ -136,7 +136,7 @@ class CompactPlanner(nn.Module, PretrainedMixin):
         self.head = nn.Linear(config.hidden, PLAN_FEATURES)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-        self.uncertainty = nn.Linear(config.hidden, len(GROUPS)) if config.aspect_confidence else None
+        self.uncertainty = nn.Linear(config.hidden, len(ASPECTS)) if config.aspect_confidence else None
 
     def set_feature_statistics(self, features: torch.Tensor) -> None:
         """Standardise image features with the mean and deviation of a training set ``(N, F)``

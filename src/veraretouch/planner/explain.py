@@ -88,7 +88,7 @@ def _plain_facts(aspect: str, plan: Plan, diagnosis: Diagnosis) -> tuple[str, st
 
     found = [f"{f.attribute} {f.state}: {f.evidence}" for f in diagnosis.of(aspect)]
     measured = ("Measured " + "; ".join(found) + ".") if found else "No fault measured in this aspect."
-    moves = [f"{name} {format_value(name, value)}" for name, value in plan.by_group().get(aspect, {}).items()]
+    moves = [f"{name} {format_value(name, value)}" for name, value in plan.by_aspect().get(aspect, {}).items()]
     if not moves:
         return measured, "Leave this aspect as it is."
     return measured, "Set " + ", ".join(moves) + "."

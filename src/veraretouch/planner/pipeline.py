@@ -15,14 +15,14 @@ import torch
 from ..encoders.slider import GRADE_ZONES
 from ..plan import Plan
 from ..plan.parameters import (
+    ASPECTS,
     CURVE_CHANNELS,
     CURVE_SAMPLES,
     CURVES_SLICE,
-    GROUPS,
     SCALARS,
     default_params,
     param_index,
-    restrict_to_groups,
+    restrict_to_aspects,
 )
 from ..renderer.edit import LatentEdit
 from .base import PLANNER_SIDE, check_mode
@@ -150,7 +150,7 @@ class PlanningPipeline:
         """Plan the edit for one photo's ``(1, 3, h, w)`` preview (any size; `PLANNER_SIDE` is plenty)."""
         instructions = None if instruction is None else [instruction]
         check_mode(mode, instructions, 1)
-        mask = None if aspects is None else torch.tensor([float(g in aspects) for g in GROUPS])
+        mask = None if aspects is None else torch.tensor([float(g in aspects) for g in ASPECTS])
         source = {"mode": mode, "planner": self.kind, **({"instruction": instruction} if instruction else {})}
         if self.kind == "compact":
             understanding = self.understand(instruction) if mode == "style" else None
@@ -159,7 +159,7 @@ class PlanningPipeline:
             else:
                 raw = self.planner.plan(preview, mode, instructions, slider_encoder=self.slider_encoder,
                                         embedder=self.embedder).params
-            params = prune_imperceptible(raw if mask is None else restrict_to_groups(raw, mask))
+            params = prune_imperceptible(raw if mask is None else restrict_to_aspects(raw, mask))
             plan = Plan.from_tensor(params[0])
             edit = LatentEdit(self.slider_encoder(plan.to_tensor()[None]).detach(), self.renderer, mask, source)
             return PlannedEdit(edit, plan, explain(preview, plan, seed, self.detector), understanding=understanding)

@@ -3,7 +3,7 @@ and the answer a planner is trained to write.
 
 Tokens added to the language model's tokenizer (as whole, non-special tokens, so decoding keeps them):
 
-- three retouch tokens, one per renderer latent group, in `GROUPS` order (lighting, global colour,
+- three retouch tokens, one per renderer latent group, in `ASPECTS` order (lighting, global colour,
   specific colour); the last layer's hidden states at their first occurrence in the answer feed the
   retouch head;
 - the six span tags of `reasoning.text.tags` (``<lighting_problem>`` ... ``</specific_color_plan>``),

@@ -12,7 +12,7 @@ import torch
 from ..io.images import Photo
 from ..lut.bake import lattice_rgb
 from ..lut.photo import apply_lut_to_photo
-from ..plan.parameters import GROUPS
+from ..plan.parameters import ASPECTS
 from .model import RetouchRenderer
 
 FIT_LATTICE = 17
@@ -38,7 +38,7 @@ class LatentEdit:
                 f"latents have {self.latents.shape[1]} values; this renderer takes {self.renderer.config.latent_dim}"
             )
         if self.group_mask is not None:
-            self.group_mask = torch.as_tensor(self.group_mask, dtype=torch.float32).reshape(len(GROUPS))
+            self.group_mask = torch.as_tensor(self.group_mask, dtype=torch.float32).reshape(len(ASPECTS))
 
     def render(self, image: torch.Tensor) -> torch.Tensor:
         """Exact (direct MLP) render of ``(B, 3, H, W)`` images; differentiable in the image."""
@@ -70,7 +70,7 @@ class LatentEdit:
 
     def to_record(self) -> dict:
         """JSON-able description: source, kept groups and the latents (6 significant digits)."""
-        kept = list(GROUPS) if self.group_mask is None else [g for g, m in zip(GROUPS, self.group_mask.tolist()) if m]
+        kept = list(ASPECTS) if self.group_mask is None else [g for g, m in zip(ASPECTS, self.group_mask.tolist()) if m]
         return {"source": self.source, "groups": kept,
                 "latents": [float(f"{value:.6g}") for value in self.latents[0].tolist()]}
 

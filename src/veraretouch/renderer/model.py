@@ -26,7 +26,7 @@ from torch import nn
 
 from ..lut.bake import lattice_rgb
 from ..operators.colorspace import chroma_and_hue
-from ..plan.parameters import GROUPS
+from ..plan.parameters import ASPECTS
 from ..pretrained import PretrainedMixin
 
 
@@ -51,7 +51,7 @@ class RendererConfig:
 
     @property
     def latent_dim(self) -> int:
-        return self.group_dim * len(GROUPS)
+        return self.group_dim * len(ASPECTS)
 
 
 HUE_FADE_CHROMA = 0.1
@@ -100,8 +100,8 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
         """Multiply each group of ``(B, 3d)`` latents by its ``(B, 3)`` (or ``(3,)``) mask entry."""
         if group_mask is None:
             return latents
-        mask = group_mask.to(latents.dtype).reshape(-1, len(GROUPS), 1)
-        return (latents.reshape(latents.shape[0], len(GROUPS), -1) * mask).reshape(latents.shape)
+        mask = group_mask.to(latents.dtype).reshape(-1, len(ASPECTS), 1)
+        return (latents.reshape(latents.shape[0], len(ASPECTS), -1) * mask).reshape(latents.shape)
 
     def raw(self, colors: torch.Tensor, latents: torch.Tensor | None) -> torch.Tensor:
         """``D(x, z)`` for colours ``(B, N, 3)`` and latents ``(B, 3d)``; ``None`` means z = 0."""

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from ..encoders.slider import SliderEncoder, flat_features, params_from_features
 from ..evaluation import psnr
-from ..plan.parameters import GROUPS
+from ..plan.parameters import ASPECTS
 from ..planner.base import MODES
 from ..planner.compact import (
     CompactPlanner,
@@ -159,7 +159,7 @@ class PlannerTrainer(ResumableTrainer):
         planner.save_pretrained(self.out / "compact_planner")
         (self.out / "calibration.json").write_text(json.dumps(
             {"mode_scales": dict(zip(MODES, planner.config.mode_scales)), "validation_psnr_by_scale": curves,
-             "aspect_shrinkage": dict(zip(GROUPS, planner.config.aspect_shrinkage)),
+             "aspect_shrinkage": dict(zip(ASPECTS, planner.config.aspect_shrinkage)),
              "validation_psnr_by_shrinkage": shrinkage}, indent=2) + "\n")
 
 
@@ -218,9 +218,9 @@ def calibrate_aspect_shrinkage(planner: CompactPlanner, data: dict, renderer: Re
         shrunk = raw * expand_to_plan(aspect_confidence_factors(raw, log_variance, tuple(shrinkage)))
         return float(plan_psnr(shrunk, inputs, targets, renderer, slider_encoder).mean())
 
-    best, curves = [0.0] * len(GROUPS), {}
+    best, curves = [0.0] * len(ASPECTS), {}
     for _ in range(rounds):
-        for aspect, group in enumerate(GROUPS):
+        for aspect, group in enumerate(ASPECTS):
             curves[group] = {k: score(best[:aspect] + [k] + best[aspect + 1:]) for k in grid}
             best[aspect] = max(curves[group], key=curves[group].get)
     planner.config.aspect_shrinkage = tuple(best)

@@ -28,7 +28,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from ..encoders.slider import FEATURE_SIZES, SliderEncoder, params_from_features
-from ..plan.parameters import CURVE_SAMPLES, GLOBAL_COLOR, GROUPS, LIGHTING
+from ..plan.parameters import ASPECTS, CURVE_SAMPLES, GLOBAL_COLOR, LIGHTING
 from ..planner.base import MODES
 from ..planner.compact import PLAN_FEATURES, CompactPlanner
 from ..renderer import RetouchRenderer
@@ -47,7 +47,7 @@ def curve_feature_mask() -> torch.Tensor:
     colour group's last three times that)."""
     mask = torch.zeros(PLAN_FEATURES, dtype=torch.bool)
     start = 0
-    for group in GROUPS:
+    for group in ASPECTS:
         size = FEATURE_SIZES[group]
         curves = {LIGHTING: CURVE_SAMPLES, GLOBAL_COLOR: 3 * CURVE_SAMPLES}.get(group, 0)
         mask[start + size - curves:start + size] = True

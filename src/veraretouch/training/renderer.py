@@ -21,7 +21,7 @@ from ..data.colors import photo_color_pool, photo_paths, sample_colors
 from ..data.plans import PlanMixture, is_held_out, preset_plans, sample_paper_plans
 from ..encoders import SliderEncoder, SliderEncoderConfig
 from ..operators import render
-from ..plan.parameters import GROUPS, restrict_to_groups
+from ..plan.parameters import ASPECTS, restrict_to_aspects
 from ..renderer import RendererConfig, RetouchRenderer
 from .loop import ResumableTrainer, ScheduleConfig, colors_as_images, mean_psnr
 
@@ -45,10 +45,10 @@ class RendererTrainingConfig(ScheduleConfig):
 
 def sample_group_masks(count: int, masked_share: float, generator: torch.Generator) -> torch.Tensor:
     """``(count, 3)`` masks: all ones, except ``masked_share`` of rows keep a random non-empty strict subset."""
-    masks = torch.ones(count, len(GROUPS))
+    masks = torch.ones(count, len(ASPECTS))
     masked = torch.rand(count, generator=generator) < masked_share
-    codes = torch.randint(1, 2 ** len(GROUPS) - 1, (count,), generator=generator)
-    bits = torch.stack([(codes >> g) & 1 for g in range(len(GROUPS))], dim=1).float()
+    codes = torch.randint(1, 2 ** len(ASPECTS) - 1, (count,), generator=generator)
+    bits = torch.stack([(codes >> g) & 1 for g in range(len(ASPECTS))], dim=1).float()
     return torch.where(masked[:, None], bits, masks)
 
 
@@ -88,7 +88,7 @@ class RendererTrainer(ResumableTrainer):
         batch = params.shape[0]
         colors_image = colors.T.reshape(1, 3, -1, 1)
         with torch.no_grad():
-            target = render(colors_image.expand(batch, -1, -1, -1), restrict_to_groups(params, masks),
+            target = render(colors_image.expand(batch, -1, -1, -1), restrict_to_aspects(params, masks),
                             compute_dtype=torch.float32)
         target = target.reshape(batch, 3, -1).transpose(1, 2)
         latents = self.encoder(params)

@@ -1,7 +1,7 @@
 """DAPO-AE's rewards (system notes §1): format, similarity to the target, aesthetics.
 
 - **format** (VLM planner): the six problem/plan spans parse cleanly and the three retouch tokens
-  follow them, once each, in `GROUPS` order;
+  follow them, once each, in `ASPECTS` order;
 - **similarity**: ``(1 - L1) + cos(hist(pred), hist(target))`` in [0, 2] (2 = identical), for
   images ``(B, 3, H, W)`` or colour sets ``(B, N, 3)`` (the planner cache's colour pairs);
 - **aesthetic** (auto mode only): the trained `evaluation.aesthetic.AestheticCritic`'s reward in

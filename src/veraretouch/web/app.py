@@ -43,13 +43,13 @@ from ..formats._common import without_defaults
 from ..io.decode import decode_footprint
 from ..io.images import proxy_photo, read_image_bytes
 from ..plan import Plan
-from ..plan.parameters import GROUPS, SCALARS, SLIDERS
+from ..plan.parameters import ASPECTS, SCALARS, SLIDERS
 from .rendering import DOWNLOADS, PREVIEW_SIDE, download, jpeg_bytes, preview_jpeg
 from .safety import SECURITY_HEADERS, Limits, RequestGuard, safe_label
 from .sessions import Session, SessionStore
 
 STATIC = Path(__file__).with_name("static")
-GROUP_LABELS = {"lighting": "Lighting", "global_color": "Global colour", "specific_color": "Specific colour"}
+ASPECT_LABELS = {"lighting": "Lighting", "global_color": "Global colour", "specific_color": "Specific colour"}
 CORE_SLIDERS = frozenset(spec.name for spec in SLIDERS)
 MAX_PROMPT_CHARS = 500
 log = logging.getLogger("veraretouch.web")
@@ -57,7 +57,7 @@ log = logging.getLogger("veraretouch.web")
 
 class AspectsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    aspects: list[str] | None = Field(default=None, max_length=len(GROUPS))
+    aspects: list[str] | None = Field(default=None, max_length=len(ASPECTS))
 
 
 class StyleRequest(AspectsRequest):
@@ -157,8 +157,8 @@ def add_page_routes(app: FastAPI, store: SessionStore, limits: Limits) -> None:
 
     @app.get("/api/config")
     async def config() -> dict:
-        return {"groups": [{"name": group, "label": GROUP_LABELS[group]} for group in GROUPS],
-                "sliders": [{"name": spec.name, "label": slider_label(spec.name), "group": spec.group,
+        return {"groups": [{"name": group, "label": ASPECT_LABELS[group]} for group in ASPECTS],
+                "sliders": [{"name": spec.name, "label": slider_label(spec.name), "group": spec.aspect,
                              "minimum": spec.minimum, "maximum": spec.maximum, "default": spec.default,
                              "step": slider_step(spec), "unit": spec.unit, "description": spec.description,
                              "core": spec.name in CORE_SLIDERS} for spec in SCALARS],
@@ -261,7 +261,7 @@ def checked_aspects(aspects: list[str] | None) -> list[str] | None:
     chosen = [aspect.strip() for aspect in aspects if aspect.strip()]
     if not chosen:
         raise VeraRetouchError("choose at least one aspect: lighting, global_color or specific_color")
-    return None if set(chosen) == set(GROUPS) else chosen
+    return None if set(chosen) == set(ASPECTS) else chosen
 
 
 def slider_label(name: str) -> str:

@@ -274,7 +274,7 @@ def _fix_problem(claim: Claim, plan: Plan, m: dict[str, float]) -> str | None:
 
 def _none_problem(claim: Claim, plan: Plan) -> str | None:
     if claim.attribute == "all":
-        sliders = [spec.name for spec in SLIDERS if spec.group == claim.aspect
+        sliders = [spec.name for spec in SLIDERS if spec.aspect == claim.aspect
                    and (claim.band is None or spec.name.endswith("Adjustment" + claim.band))]
     elif claim.attribute == "brightness":
         sliders = ["Exposure2012"]

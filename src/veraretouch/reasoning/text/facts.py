@@ -18,7 +18,7 @@ from ...operators.colorspace import linear_rgb_to_srgb, rgb_to_lab
 from ...operators.shapes import bump_height
 from ...operators.tone import TONE_ZONES
 from ...plan import Plan
-from ...plan.parameters import HSL_BANDS, LIGHTING, group_of
+from ...plan.parameters import HSL_BANDS, LIGHTING, aspect_of
 from ..measure import band_key
 
 
@@ -103,8 +103,8 @@ def magnitude_index(slider: str, value: float) -> int:
 
 
 def _lighting_key(plan: Plan) -> tuple:
-    values = tuple(sorted((k, v) for k, v in plan.values.items() if group_of(k) == LIGHTING))
-    curves = tuple(sorted((k, v) for k, v in plan.curves.items() if group_of(k) == LIGHTING))
+    values = tuple(sorted((k, v) for k, v in plan.values.items() if aspect_of(k) == LIGHTING))
+    curves = tuple(sorted((k, v) for k, v in plan.curves.items() if aspect_of(k) == LIGHTING))
     return values, curves
 
 

@@ -154,11 +154,11 @@ def _notable_moves(plan: Plan) -> dict[str, list[_Move]]:
         value = plan.get(spec.name)
         if magnitude_index(spec.name, value) < 0:
             continue
-        if spec.group == SPECIFIC_COLOR:
+        if spec.aspect == SPECIFIC_COLOR:
             kind, band = spec.name.split("Adjustment")
             moves[SPECIFIC_COLOR].append(_Move(SPECIFIC_COLOR, kind.lower(), spec.name, value, band))
         else:
-            moves[spec.group].append(_Move(spec.group, attribute_of[spec.name], spec.name, value))
+            moves[spec.aspect].append(_Move(spec.aspect, attribute_of[spec.name], spec.name, value))
     for items in moves.values():
         items.sort(key=lambda move: -abs(move.value) * (60.0 if move.slider == "Exposure2012" else 1.0))
     return moves

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import re
 
-from ...plan.parameters import GROUPS
+from ...plan.parameters import ASPECTS
 
-ASPECTS = GROUPS
-"""The three aspects, in span order: lighting, global_color, specific_color."""
 SPAN_KINDS = ("problem", "plan")
 SPAN_NAMES = tuple(f"{aspect}_{kind}" for aspect in ASPECTS for kind in SPAN_KINDS)
 """The six spans in the order a reasoning text holds them."""
