@@ -33,15 +33,15 @@ def check_output_options(args: argparse.Namespace) -> None:
 def retouch_photos(args: argparse.Namespace, mode: str, edit_for) -> int:
     """Shared driver: read each photo, render ``edit_for(photo)`` (an `api.Edit`), write
     the image, the result JSON and the exports; photos overlap in a pipeline (`batch.run_batch`)."""
+    from ..io.fileformats import FORMAT_NAMES, SUFFIXES
     from .batch import check_output_names, expand_inputs, run_batch
 
     check_output_options(args)
     inputs = expand_inputs(args.photos)
     out_dir: Path = args.output
-    suffix = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif"}
     exports = [f".{kind}" for kind in args.export]
-    check_output_names(inputs, out_dir, lambda p: [suffix.get(args.format or "", p.suffix.lower()), *exports,
-                                                   ".plan.json"])
+    chosen = SUFFIXES[FORMAT_NAMES[args.format]] if args.format else None
+    check_output_names(inputs, out_dir, lambda p: [chosen or p.suffix.lower(), *exports, ".plan.json"])
     steps = photo_steps(args, mode, edit_for)
     if args.ray is None:
         report = run_batch(inputs, steps, description=f"veraretouch {mode}")
