@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from veraretouch.cli import main
-from veraretouch.pretrained import shipped
 from veraretouch.operators.colorspace import linear_rgb_to_srgb, srgb_to_linear_rgb
+from veraretouch.pretrained import shipped
 from veraretouch.reasoning.detector import FAULT_STATES, FaultDetector, ensemble_scores, shipped_detector
 from veraretouch.reasoning.diagnosis import scene_measurements
 from veraretouch.training.detector import (
@@ -39,7 +39,8 @@ def _scores(arrays: dict, x: np.ndarray, depth: int = 3) -> torch.Tensor:
 def test_exported_trees_give_scikit_learns_probabilities(classes_present):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 6))
-    y = np.array(classes_present)[(x[:, 0] + 0.5 * x[:, 1] > 0).astype(int) + (x[:, 2] > 1.2) * (len(classes_present) > 2)]
+    label = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int) + (x[:, 2] > 1.2) * (len(classes_present) > 2)
+    y = np.array(classes_present)[label]
     model, arrays = _fit(x, y, classes=3)
     probe = rng.normal(size=(50, 6))
     expected = np.zeros((50, 3))
@@ -55,7 +56,8 @@ def photo(sample_rgb) -> torch.Tensor:
 
 
 def gains(image: torch.Tensor, r: float, g: float, b: float) -> torch.Tensor:
-    return linear_rgb_to_srgb((srgb_to_linear_rgb(image) * image.new_tensor([r, g, b])[None, :, None, None]).clamp(0, 1))
+    gain = image.new_tensor([r, g, b])[None, :, None, None]
+    return linear_rgb_to_srgb((srgb_to_linear_rgb(image) * gain).clamp(0, 1))
 
 
 def claimed(image: torch.Tensor) -> set[tuple[str, str]]:
@@ -150,6 +152,7 @@ def test_auto_takes_a_trained_detector_from_a_run_folder(tmp_path):
     detector.config.thresholds = {key: 0.0 for key in detector.config.thresholds}
     detector.save_pretrained(run / "fault_detector")
     pipeline = PlanningPipeline(models=run)
-    assert json.loads((run / "fault_detector" / "config.json").read_text())["thresholds"] == pipeline.detector.config.thresholds
+    saved = json.loads((run / "fault_detector" / "config.json").read_text())
+    assert saved["thresholds"] == pipeline.detector.config.thresholds
     with pytest.raises(VeraRetouchError, match="holds none of"):
         PlanningPipeline(models=tmp_path)

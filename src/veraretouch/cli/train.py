@@ -71,19 +71,26 @@ def add_train_command(commands) -> None:
     train.add_argument("--budget", type=float, default=0.08, metavar="SHARE",
                        help="detector: the largest share of good photos accused of each fault (default 0.08)")
     train.add_argument("--presets", type=Path, metavar="DIR", help="folder of Lightroom .xmp presets (optional)")
-    train.add_argument("-o", "--output", required=True, type=Path, metavar="OUT", help="run folder (resumed if it has a checkpoint)")
+    train.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
+                       help="run folder (resumed if it has a checkpoint)")
     train.add_argument("--models", type=Path, metavar="DIR",
                        help="reference, planner: the run holding the renderer (and SliderEncoder) to train for")
-    train.add_argument("--data", type=Path, metavar="DIR", help="planner, rl: a dataset built by `veraretouch data build`")
-    train.add_argument("--cache", type=Path, metavar="DIR", help="rl: a planner cache to reuse (default OUT/cache from --data)")
-    train.add_argument("--critic", type=Path, metavar="DIR", help="rl: the aesthetic critic (default: train one from --photos)")
+    train.add_argument("--data", type=Path, metavar="DIR",
+                       help="planner, rl: a dataset built by `veraretouch data build`")
+    train.add_argument("--cache", type=Path, metavar="DIR",
+                       help="rl: a planner cache to reuse (default OUT/cache from --data)")
+    train.add_argument("--critic", type=Path, metavar="DIR",
+                       help="rl: the aesthetic critic (default: train one from --photos)")
     train.add_argument("--planner", choices=("compact", "vlm"), default="compact",
                        help="rl: the planner to post-train: compact (default) or vlm (needs --checkpoint and --data)")
-    train.add_argument("--checkpoint", type=Path, metavar="DIR", help="rl --planner vlm: the fine-tuned VLM planner to start from")
+    train.add_argument("--checkpoint", type=Path, metavar="DIR",
+                       help="rl --planner vlm: the fine-tuned VLM planner to start from")
     train.add_argument("--ray", type=positive_int, metavar="N", help="rl: run on N Ray Train workers")
     train.add_argument("--ray-address", metavar="ADDRESS", help="rl: a Ray cluster address (default a local Ray)")
-    train.add_argument("--steps", type=positive_int, metavar="N", help="length of the schedule (default 10000 renderer, 4000 reference)")
-    train.add_argument("--max-minutes", type=float, metavar="M", help="stop after M minutes (checkpointed; rerun to resume)")
+    train.add_argument("--steps", type=positive_int, metavar="N",
+                       help="length of the schedule (default 10000 renderer, 4000 reference)")
+    train.add_argument("--max-minutes", type=float, metavar="M",
+                       help="stop after M minutes (checkpointed; rerun to resume)")
     train.add_argument("--threads", type=positive_int, default=1, metavar="N", help="torch threads (default 1)")
     train.set_defaults(run=run_train)
 
@@ -150,8 +157,8 @@ def run_train_rl(args: argparse.Namespace, seconds: float | None, steps: dict) -
     if args.checkpoint is not None and args.planner != "vlm":
         raise VeraRetouchError("--checkpoint is for --planner vlm")
     if args.planner == "vlm" and (args.checkpoint is None or args.cache is not None or args.data is None):
-        raise VeraRetouchError("train rl --planner vlm needs --checkpoint DIR (a fine-tuned VLM planner) and --data DIR "
-                               "(a dataset made by `veraretouch data build`; no --cache)")
+        raise VeraRetouchError("train rl --planner vlm needs --checkpoint DIR (a fine-tuned VLM planner) and "
+                               "--data DIR (a dataset made by `veraretouch data build`; no --cache)")
     if args.data is not None and not (args.data / "manifest.json").is_file():
         raise VeraRetouchError(f"{args.data}: not a dataset (no manifest.json); make one with `veraretouch data build`")
     if args.cache is None and args.data is None:
@@ -161,7 +168,8 @@ def run_train_rl(args: argparse.Namespace, seconds: float | None, steps: dict) -
         raise VeraRetouchError(f"{args.cache}: no cached training shards (train-*.pt); give --data to build them")
     paths = {"out": args.output, "photos": args.photos, "data": args.data, "cache": args.cache,
              "models": args.models, "critic": args.critic, "checkpoint": args.checkpoint}
-    options = {**{key: None if path is None else str(path.resolve()) for key, path in paths.items()},  # Ray workers run elsewhere
+    # Ray workers run elsewhere: absolute paths.
+    options = {**{key: None if path is None else str(path.resolve()) for key, path in paths.items()},
                "planner": args.planner, "config": steps, "max_seconds": seconds, "threads": args.threads}
     if args.ray:
         run_rl_on_ray(options, args.ray, args.ray_address)
@@ -196,7 +204,8 @@ def run_train_detector(args: argparse.Namespace) -> int:
     (args.output / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     plot_report(report, args.budget, args.output / "detector.png")
     named = sum(entry["named"] for entry in report.values()) / len(report)
-    print(f"{args.output / 'fault_detector'}: {len(photos)} photos, {detector.config.training['samples']} crops; out of "
+    crops = detector.config.training["samples"]
+    print(f"{args.output / 'fault_detector'}: {len(photos)} photos, {crops} crops; out of "
           f"fold {named:.0%} of faults named at <= {args.budget:.0%} good photos accused (per fault: "
           f"{args.output / 'report.json'}, plot {args.output / 'detector.png'}); use it with --models {args.output}")
     return 0

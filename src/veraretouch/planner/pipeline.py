@@ -108,7 +108,8 @@ class PlanningPipeline:
         self.looks = None
         self._understood: dict = {}
         if models is not None and not any((Path(models) / name).is_dir() for name in RUN_MODELS):
-            raise VeraRetouchError(f"{models}: holds none of {', '.join(n + '/' for n in RUN_MODELS)} (a training run folder)")
+            names = ", ".join(name + "/" for name in RUN_MODELS)
+            raise VeraRetouchError(f"{models}: holds none of {names} (a training run folder)")
 
         def folder(name: str) -> Path:
             """The run's own model where it has one, else the shipped one."""
