@@ -90,7 +90,7 @@ def test_planner_option_mistakes_are_clear_errors(sample_jpeg, untrained_models,
     assert run("auto", sample_jpeg, "-o", tmp_path / "b", "--planner", "vlm") == 2
     assert "--checkpoint" in capsys.readouterr().err
     assert run("auto", sample_jpeg, "-o", tmp_path / "c", "--models", tmp_path / "nowhere") == 2
-    assert "CompactPlanner" in capsys.readouterr().err
+    assert "holds none of compact_planner/" in capsys.readouterr().err
     assert not any((tmp_path / name).exists() for name in "abc")
 
 
