@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 import torch
+from support import gains
 
-from veraretouch.operators.colorspace import linear_rgb_to_srgb, srgb_to_linear_rgb
 from veraretouch.plan import Plan
 from veraretouch.planner import explain
 from veraretouch.reasoning.diagnosis import diagnose
@@ -29,11 +29,6 @@ GENERIC_SENTENCES = (
 @pytest.fixture(scope="module")
 def photo(sample_rgb) -> torch.Tensor:
     return torch.from_numpy(np.array(sample_rgb)).permute(2, 0, 1)[None].float() / 255.0
-
-
-def gains(image: torch.Tensor, r: float, g: float, b: float) -> torch.Tensor:
-    """Channel gains in linear light, as ImageMagick's ``-colorspace RGB -evaluate multiply`` makes them."""
-    return linear_rgb_to_srgb((srgb_to_linear_rgb(image) * image.new_tensor([r, g, b])[None, :, None, None]).clamp(0, 1))
 
 
 def faults(image: torch.Tensor) -> set[tuple[str, str]]:

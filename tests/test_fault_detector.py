@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from support import gains
 
 from veraretouch.cli import main
-from veraretouch.operators.colorspace import linear_rgb_to_srgb, srgb_to_linear_rgb
 from veraretouch.pretrained import shipped
 from veraretouch.reasoning.detector import FAULT_STATES, FaultDetector, ensemble_scores, shipped_detector
 from veraretouch.reasoning.diagnosis import scene_measurements
@@ -53,11 +53,6 @@ def test_exported_trees_give_scikit_learns_probabilities(classes_present):
 @pytest.fixture(scope="module")
 def photo(sample_rgb) -> torch.Tensor:
     return torch.from_numpy(np.array(sample_rgb)).permute(2, 0, 1)[None].float() / 255.0
-
-
-def gains(image: torch.Tensor, r: float, g: float, b: float) -> torch.Tensor:
-    gain = image.new_tensor([r, g, b])[None, :, None, None]
-    return linear_rgb_to_srgb((srgb_to_linear_rgb(image) * gain).clamp(0, 1))
 
 
 def claimed(image: torch.Tensor) -> set[tuple[str, str]]:

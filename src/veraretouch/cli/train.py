@@ -190,8 +190,7 @@ def run_train_detector(args: argparse.Namespace) -> int:
     from ..training.detector import DetectorTrainingConfig, plot_report, train_detector, training_photos
 
     for folder in args.photos:
-        if not folder.is_dir():
-            raise VeraRetouchError(f"{folder}: not a folder of photos")
+        check_source_folders(argparse.Namespace(photos=folder, presets=args.presets))
     if not 0.0 < args.budget < 1.0:
         raise VeraRetouchError(f"--budget {args.budget}: give a share between 0 and 1, e.g. 0.08")
     photos = training_photos(args.photos, tuple(args.hold_out))

@@ -2,7 +2,7 @@
 in the units a photographer reads, and a confidence.
 
 `diagnose(image)` reads a working copy ``(1, 3, h, w)`` sRGB (explanations pass the copy the training
-labels were measured at, `data.samples.LABEL_SIDE`) and returns a `Diagnosis`: ``measurements`` (the
+labels were measured at, `reasoning.measure.LABEL_SIDE`) and returns a `Diagnosis`: ``measurements`` (the
 `reasoning.measure.measure` keys plus the ones below, plain floats) and ``findings``.
 
 Whether a photo has a global fault (too dark or bright, flat, a warm / cool / green / magenta cast,
@@ -63,8 +63,8 @@ is the first cast estimate: a cast of b* +9 keeps a grey wall inside, a yellow f
 CAST_NAMES = {"neutral": "near-neutral surfaces", "grey_world": "the average colour",
               "shades_of_grey": "shades of grey", "grey_edge": "edges", "white_patch": "the brightest neutrals"}
 TYPICAL_CHROMA_P90 = 32.0
-"""Median 90th-percentile chroma (C*ab) of the good training crops (264, `training.detector`; quartiles
-21 and 45): how far a photo's colour sits from it is the size of a muted or oversaturated finding."""
+"""Median 90th-percentile chroma (C*ab) of 264 undegraded crops of the 132 training photos (two each;
+quartiles 21 and 45): how far a photo's colour sits from it is the size of a muted or oversaturated finding."""
 BAND_MIN_SHARE = 0.05
 BAND_HUE_LIMIT = 20.0
 BAND_CHROMA_RANGE = (8.0, 80.0)
@@ -217,16 +217,12 @@ def _cast(m: dict[str, float], attribute: str, state: str, confidence: float) ->
     if sign * median <= 0:
         return None
     agreeing = sum(sign * v > 0 for v in cast_estimates(m, axis).values())
+    neutral = m[f"cast_{axis}_neutral"]
+    evidence = (f"near-neutral surfaces average {axis}* {neutral:+.0f}" if sign * neutral >= 1.0
+                else f"a grey would read {axis}* {median:+.0f}")
     if _top_cast(m, axis, sign):
-        evidence = f"the brightest tones peak at R {m['top_r']:.0f} %, G {m['top_g']:.0f} %, B {m['top_b']:.0f} %"
-        if sign * m[f"cast_{axis}_neutral"] >= 1.0:
-            evidence += f"; near-neutral surfaces average {axis}* {m[f'cast_{axis}_neutral']:+.0f}"
-        else:
-            evidence += f"; a grey would read {axis}* {median:+.0f}"
-    elif sign * m[f"cast_{axis}_neutral"] >= 1.0:
-        evidence = f"near-neutral surfaces average {axis}* {m[f'cast_{axis}_neutral']:+.0f}"
-    else:
-        evidence = f"a grey would read {axis}* {median:+.0f}"
+        evidence = (f"the brightest tones peak at R {m['top_r']:.0f} %, G {m['top_g']:.0f} %, "
+                    f"B {m['top_b']:.0f} %; {evidence}")
     evidence += f", {agreeing} of 5 estimates lean this way"
     unit = f"{axis}*"
     return Finding(GLOBAL_COLOR, attribute, state, abs(median), unit, level_of(median, unit), confidence, evidence)
