@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from veraretouch import Plan, PlanError
-from veraretouch.formats import read_plan, write_cube
+from veraretouch.formats import write_cube
 from veraretouch.io.images import Photo
 from veraretouch.lut.photo import apply_plan, bake_plan_lut
 from veraretouch.operators import render
+from veraretouch.plan.files import read_plan
 from veraretouch.plan.parameters import FINISHING_NAMES
 
 SMOOTH_PLANS = {

@@ -24,9 +24,10 @@ from PIL import Image
 from veraretouch import Plan
 from veraretouch.cli import main
 from veraretouch.errors import ImageReadError, PlanError
-from veraretouch.formats import read_cube, read_plan
+from veraretouch.formats import read_cube
 from veraretouch.io.atomic import is_temporary
 from veraretouch.io.images import read_image, read_image_bytes
+from veraretouch.plan.files import read_plan
 
 HUGE_PLANS = {
     "digits400.json": '{"Exposure2012": {"value": ' + "9" * 400 + "}}",

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veraretouch import Plan, PlanError
-from veraretouch.formats.xmp import plan_from_xmp, plan_to_xmp
 from veraretouch.io.images import Photo
 from veraretouch.lut.finishing import finish_pixels
 from veraretouch.lut.photo import apply_plan
@@ -18,6 +17,7 @@ from veraretouch.operators.color import BAND_SRGB
 from veraretouch.operators.colorspace import srgb_to_oklab
 from veraretouch.operators.finishing import finish, luma
 from veraretouch.plan.parameters import HSL_BANDS
+from veraretouch.plan.xmp import plan_from_xmp, plan_to_xmp
 
 
 def scene(height: int = 240, width: int = 360, seed: int = 0) -> np.ndarray:
@@ -242,7 +242,7 @@ def test_new_fields_round_trip_through_xmp_and_json():
               "Monochrome": 1.0}
     assert plan_from_xmp(plan_to_xmp(Plan(values=values, name="x"))).values == values
     assert Plan.from_json(Plan(values=values).to_json()).values == values
-    from veraretouch.formats.jsonplan import plan_to_param_file
+    from veraretouch.plan.jsonplan import plan_to_param_file
     with pytest.raises(PlanError, match="cannot carry.*GrainAmount"):
         plan_to_param_file(Plan(values=values))
     aliases = plan_from_xmp(XMP.format('crs:SharpnessRadius="+2.0" crs:SharpnessMasking="30" crs:GrainRoughness="70"'))

@@ -18,11 +18,11 @@ import torch.nn.functional as F
 
 from veraretouch.data.plans import sample_paper_plans, sample_uniform_plans
 from veraretouch.errors import PlanError
-from veraretouch.formats import read_plan
-from veraretouch.formats.jsonplan import plan_from_json
 from veraretouch.operators import render
 from veraretouch.operators.colorspace import rgb_to_lab
 from veraretouch.plan import Plan
+from veraretouch.plan.files import read_plan
+from veraretouch.plan.jsonplan import plan_from_json
 from veraretouch.plan.parameters import HSL_BANDS, N_SLIDERS, SLIDERS
 from veraretouch.reasoning.measure import band_key, measure
 from veraretouch.reasoning.text import (

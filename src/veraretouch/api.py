@@ -261,7 +261,7 @@ class Retouched:
 
     def save_xmp(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write `plan` as a Lightroom / Camera Raw preset (.xmp) or our JSON plan (.json)."""
-        from .formats import write_plan
+        from .plan.files import write_plan
 
         return write_plan(self.plan, path, overwrite=overwrite)
 

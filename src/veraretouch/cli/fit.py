@@ -56,9 +56,9 @@ def run_fit(args: argparse.Namespace) -> int:
 
     from ..errors import ImageWriteError
     from ..fitting import DEFAULT_STEPS, fit_plan
-    from ..formats import write_plan
-    from ..formats.xmp import format_value
     from ..io.images import read_image
+    from ..plan.files import write_plan
+    from ..plan.xmp import format_value
 
     output: Path = args.output
     if output.suffix.lower() not in (".xmp", ".json"):

@@ -98,9 +98,10 @@ def photo_steps(args: argparse.Namespace, mode: str, edit_for):
         return {"result": result, "title": edit.name or path.stem, "exports": exports, "record": record}
 
     def write(path: Path, rendered: dict) -> list[Path]:
-        from ..formats import write_cube, write_plan
+        from ..formats import write_cube
         from ..io.atomic import atomic_write_text, refuse_existing
         from ..io.images import output_suffix, write_image
+        from ..plan.files import write_plan
 
         started = time.perf_counter()
         result, exports, record = rendered["result"], rendered["exports"], rendered["record"]

@@ -221,38 +221,38 @@ class Plan:
 
         return torch.stack([plan.to_tensor(dtype) for plan in plans])
 
-    # ------------------------------------------------------------------ formats
+    # ------------------------------------------------------------------ files (plan.files)
     @classmethod
     def from_file(cls, path: str | Path) -> "Plan":
         """Read a plan from ``.json`` (ours or the VeraRetouch param file) or ``.xmp``."""
-        from ..formats import read_plan
+        from .files import read_plan
 
         return read_plan(path)
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write ``.json`` or ``.xmp`` by extension (atomically; refuses to overwrite unless asked)."""
-        from ..formats import write_plan
+        from .files import write_plan
 
         return write_plan(self, path, overwrite=overwrite)
 
     @classmethod
     def from_xmp(cls, text: str | bytes) -> "Plan":
-        from ..formats.xmp import plan_from_xmp
+        from .xmp import plan_from_xmp
 
         return plan_from_xmp(text)
 
     def to_xmp(self) -> str:
-        from ..formats.xmp import plan_to_xmp
+        from .xmp import plan_to_xmp
 
         return plan_to_xmp(self)
 
     @classmethod
     def from_json(cls, text: str | bytes | Mapping) -> "Plan":
-        from ..formats.jsonplan import plan_from_json
+        from .jsonplan import plan_from_json
 
         return plan_from_json(text)
 
     def to_json(self) -> str:
-        from ..formats.jsonplan import plan_to_json
+        from .jsonplan import plan_to_json
 
         return plan_to_json(self)

@@ -84,7 +84,7 @@ def explain(image: torch.Tensor, plan: Plan, seed: int = 0, detector: FaultDetec
 
 def _plain_facts(aspect: str, plan: Plan, diagnosis: Diagnosis) -> tuple[str, str]:
     """A verdict-free span pair: what was measured in this aspect and the plan's moves, as values."""
-    from ..formats.xmp import format_value
+    from ..plan.xmp import format_value
 
     found = [f"{f.attribute} {f.state}: {f.evidence}" for f in diagnosis.of(aspect)]
     measured = ("Measured " + "; ".join(found) + ".") if found else "No fault measured in this aspect."

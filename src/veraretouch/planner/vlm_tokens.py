@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import re
 
-from ..formats.jsonplan import plan_from_json, plan_to_param_file
 from ..plan import Plan
+from ..plan.jsonplan import plan_from_json, plan_to_param_file
 from ..reasoning.text.tags import SPAN_NAMES, TAGS
 from .base import MODES
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 
-from ..formats._common import is_identity_curve
 from ..plan import Plan
 from ..plan.parameters import (
     CURVE_CHANNELS,
@@ -28,6 +27,7 @@ from ..plan.parameters import (
     SPECIFIC_COLOR,
     curve_samples,
 )
+from ..plan.unchanged import is_identity_curve
 from .diagnosis import Diagnosis, Finding
 from .measure import band_key
 from .text import ASPECTS, BRIGHTNESS_STEP, Reasoning, brightness_change, format_reasoning

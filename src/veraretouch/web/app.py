@@ -38,12 +38,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..api import Retoucher
 from ..errors import ImageReadError, PlanError, VeraRetouchError
-from ..formats import plan_from_bytes
-from ..formats._common import without_defaults
 from ..io.decode import decode_footprint
 from ..io.images import proxy_photo, read_image_bytes
 from ..plan import Plan
+from ..plan.files import plan_from_bytes
 from ..plan.parameters import ASPECTS, SCALARS, SLIDERS
+from ..plan.unchanged import without_defaults
 from .rendering import DOWNLOADS, PREVIEW_SIDE, download, jpeg_bytes, preview_jpeg
 from .safety import SECURITY_HEADERS, Limits, RequestGuard, safe_label
 from .sessions import Session, SessionStore

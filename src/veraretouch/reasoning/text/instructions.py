@@ -7,8 +7,8 @@ import json
 import random
 import re
 
-from ...formats.jsonplan import plan_to_param_file
 from ...plan import Plan
+from ...plan.jsonplan import plan_to_param_file
 from ...plan.parameters import HSL_BANDS, SPECIFIC_COLOR
 from .phrasing import _action_clause, _and_list, _capitalise, _join, _notable_moves
 from .tags import ASPECTS
@@ -48,7 +48,7 @@ def param_instruction_json(plan: Plan, include_defaults: bool = False) -> str:
     """The plan's 38 sliders as a VeraRetouch param file: ``{"Exposure2012": {"value": 50}, ...}``.
 
     Exposure is in hundredths of an EV, every other slider in slider units, all rounded to integers
-    (`veraretouch.formats.jsonplan`); colour grading, monochrome and curves are not carried. Sliders at 0
+    (`veraretouch.plan.jsonplan`); colour grading, monochrome and curves are not carried. Sliders at 0
     are left out unless ``include_defaults``. `Plan.from_json` reads it back.
     """
     document = plan_to_param_file(plan, allow_lossy=True)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import random
 
-from ...formats._common import is_identity_curve
 from ...plan import Plan
 from ...plan.parameters import GLOBAL_COLOR, LIGHTING, SPECIFIC_COLOR
+from ...plan.unchanged import is_identity_curve
 from .facts import (
     BRIGHTNESS_STEP,
     Claim,

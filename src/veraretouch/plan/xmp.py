@@ -40,9 +40,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from ..errors import PlanError
-from ..plan import Plan
-from ..plan.parameters import CURVE_CHANNELS, SCALARS, SPECS
-from ._common import is_identity_curve, without_defaults
+from . import Plan
+from .parameters import CURVE_CHANNELS, SCALARS, SPECS
+from .unchanged import is_identity_curve, without_defaults
 
 CRS_NS = "http://ns.adobe.com/camera-raw-settings/1.0/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veraretouch.errors import ImageWriteError, PlanError
-from veraretouch.formats import read_plan, write_plan
-from veraretouch.formats.jsonplan import plan_from_json, plan_from_param_file, plan_to_json, plan_to_param_file
-from veraretouch.formats.xmp import format_value, plan_from_xmp, plan_to_xmp
 from veraretouch.plan import Plan
+from veraretouch.plan.files import read_plan, write_plan
+from veraretouch.plan.jsonplan import plan_from_json, plan_from_param_file, plan_to_json, plan_to_param_file
 from veraretouch.plan.parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS
+from veraretouch.plan.xmp import format_value, plan_from_xmp, plan_to_xmp
 
 PRESETS = Path(__file__).resolve().parents[2].parent / "shared" / "presets"
 CRS = "http://ns.adobe.com/camera-raw-settings/1.0/"

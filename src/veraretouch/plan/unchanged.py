@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from ..plan.parameters import SPECS
+from .parameters import SPECS
 
 
 def without_defaults(values: Mapping[str, float]) -> dict[str, float]:

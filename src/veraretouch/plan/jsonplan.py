@@ -24,9 +24,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import PlanError
-from ..plan import Plan
-from ..plan.parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS, param_index
-from ._common import is_identity_curve, without_defaults
+from . import Plan
+from .parameters import CURVE_CHANNELS, SCALARS, SLIDERS, SPECS, param_index
+from .unchanged import is_identity_curve, without_defaults
 
 FORMAT = "veraretouch.plan"
 VERSION = 1
@@ -41,7 +41,7 @@ _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?')
 the end in one pass (a failed match restarting at every later quote would take quadratic time)."""
 MAX_NESTING = 32
 """Deepest JSON nesting read: a plan is 3 levels deep; deeper documents are refused before parsing
-(a 100,000-deep array otherwise ends in a RecursionError, tests/formats/test_plan_formats.py)."""
+(a 100,000-deep array otherwise ends in a RecursionError, tests/plan/test_plan_files.py)."""
 MAX_INTEGER_DIGITS = 30
 """Longest integer literal read: Python would build a 5,000-digit int (and refuse past 4,300 digits)."""
 
