@@ -155,3 +155,12 @@ def test_ffmpeg_lut3d_reads_our_orientation(tmp_path):
     )
     out = np.frombuffer(result.stdout, dtype=np.uint8).reshape(8, 3)
     np.testing.assert_array_equal(out, corners[:, [2, 0, 1]])
+
+
+def test_plan_file_functions_name_their_new_home():
+    with pytest.raises(ImportError, match=r"from veraretouch\.plan\.files import read_plan"):
+        from veraretouch.formats import read_plan  # noqa: F401
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        import veraretouch.formats
+
+        veraretouch.formats.nothing  # noqa: B018
