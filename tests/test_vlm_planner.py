@@ -174,7 +174,7 @@ def checkpoints(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def renderer() -> RetouchRenderer:
     torch.manual_seed(0)
-    return RetouchRenderer(RendererConfig(hidden_widths=[16, 16], group_dim=8)).eval()
+    return RetouchRenderer(RendererConfig(hidden_widths=[16, 16], aspect_dim=8)).eval()
 
 
 def _planner(folder, **config) -> VLMPlanner:
@@ -271,7 +271,7 @@ def test_a_renderer_sizes_the_head_and_must_match_a_saved_one(checkpoints, rende
     planner = VLMPlanner.from_checkpoint(checkpoints["llava"], renderer=renderer)
     assert planner.config.latent_dim == renderer.config.latent_dim == LATENT_DIM
     planner.save_pretrained(tmp_path)
-    other = RetouchRenderer(RendererConfig(hidden_widths=[8], group_dim=4))
+    other = RetouchRenderer(RendererConfig(hidden_widths=[8], aspect_dim=4))
     with pytest.raises(VeraRetouchError, match="gives 24 latents, the renderer takes 12"):
         VLMPlanner.from_pretrained(tmp_path, renderer=other)
 

@@ -128,7 +128,7 @@ class ReferenceEdit:
         return {"latent_edit": self.edit.to_record()}
 
 
-def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tensor, mode: str, group_mask,
+def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tensor, mode: str, aspect_mask,
                      source: dict, refine: bool = True) -> LatentEdit:
     """Latents of a reference example as a `LatentEdit`. A pair's latents are then refined on the
     example's own pixels (`refine_latents`; the after image resized to the before's size)."""
@@ -143,7 +143,7 @@ def encode_reference(encoder, renderer, before: torch.Tensor, after: torch.Tenso
             after = torch.nn.functional.interpolate(after, size=before.shape[-2:], mode="bilinear", antialias=True,
                                                     align_corners=False)
         latents = refine_latents(renderer, before, after, latents)
-    return LatentEdit(latents, renderer, group_mask, source={**source, "refined": mode == "pair" and refine})
+    return LatentEdit(latents, renderer, aspect_mask, source={**source, "refined": mode == "pair" and refine})
 
 
 @dataclass

@@ -19,6 +19,10 @@ T = TypeVar("T", bound="PretrainedMixin")
 
 WEIGHTS = resources.files("veraretouch") / "weights"
 
+RENAMED_CONFIG_KEYS = {"group_dim": "aspect_dim"}
+"""Config keys saved by earlier versions -> today's name (issue 16: one word, "aspect", for the
+renderer's three latent parts); a folder saved before the rename loads unchanged."""
+
 
 def shipped(name: str) -> Path:
     """Folder of a shipped model (e.g. ``"renderer"``), with a clear error if missing."""
@@ -38,6 +42,8 @@ class PretrainedMixin:
 
     config_class: ClassVar[type]
     config: object
+    renamed_weights: ClassVar[dict[str, str]] = {}
+    """Weight-name prefixes saved by earlier versions -> today's, as `RENAMED_CONFIG_KEYS` for configs."""
 
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write ``config.json`` (the model's name, the package version, the config) and the weights."""
@@ -62,6 +68,8 @@ class PretrainedMixin:
         if config.pop("model", cls.__name__) != cls.__name__:
             raise VeraRetouchError(f"{folder}: holds a different model than {cls.__name__}")
         saved_by = config.pop("veraretouch_version", "an unknown version")
+        config = {RENAMED_CONFIG_KEYS.get(key, key): value for key, value in config.items()}
+        state = current_weight_names(cls, state)
         fields = {field.name for field in dataclasses.fields(cls.config_class)}
         unknown = sorted(set(config) - fields)
         if unknown:
@@ -70,3 +78,18 @@ class PretrainedMixin:
         model = cls(cls.config_class(**{key: value for key, value in config.items() if key in fields}))
         model.load_state_dict(state)
         return model.eval()
+
+
+
+def current_weight_names(model: object, state: dict) -> dict:
+    """``state`` with names saved by earlier versions renamed by the model's `renamed_weights`
+    (a model or class that has none keeps its names): for `from_pretrained` and training checkpoints."""
+    prefixes = getattr(model, "renamed_weights", {})
+
+    def renamed(name: str) -> str:
+        for old, new in prefixes.items():
+            if name.startswith(old):
+                return new + name[len(old):]
+        return name
+
+    return {renamed(name): tensor for name, tensor in state.items()}

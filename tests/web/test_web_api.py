@@ -108,11 +108,11 @@ def test_page_assets_and_security_headers(client):
 
 def test_config_lists_every_slider_by_aspect_and_the_limits(client):
     config = client.get("/api/config").json()
-    assert [group["name"] for group in config["groups"]] == list(ASPECTS)
+    assert [aspect["name"] for aspect in config["aspects"]] == list(ASPECTS)
     assert [slider["name"] for slider in config["sliders"]] == [spec.name for spec in SCALARS]
     assert sum(slider["core"] for slider in config["sliders"]) == 38
     exposure = config["sliders"][0]
-    assert (exposure["label"], exposure["group"], exposure["minimum"], exposure["maximum"], exposure["step"]) == (
+    assert (exposure["label"], exposure["aspect"], exposure["minimum"], exposure["maximum"], exposure["step"]) == (
         "Exposure", "lighting", -5.0, 5.0, 0.01)
     assert config["limits"]["max_upload_bytes"] == LIMITS.max_upload_bytes
 

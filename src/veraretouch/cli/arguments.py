@@ -46,7 +46,7 @@ def comma_choices(noun: str, choices, allow_empty: bool = False):
 
 
 def aspect_names() -> tuple[str, ...]:
-    """The aspects (the renderer's latent groups), imported only when an option is parsed."""
+    """The aspects (the renderer's three latents), imported only when an option is parsed."""
     from ..plan.parameters import ASPECTS
 
     return ASPECTS

@@ -22,7 +22,7 @@ two ways to show the edit:
 
 A pair's latents are refined on the example's pixels by gradient descent through the renderer
 (a few seconds; --no-refine skips it). --aspects keeps only some of the edit: lighting,
-global_color, specific_color (the renderer's three latent groups; the others are switched off
+global_color, specific_color (the renderer's three latents; the others are switched off
 exactly).
 
 outputs are those of `veraretouch param` (image, <stem>.plan.json, --export cube,xmp). The .xmp

@@ -41,7 +41,7 @@ BACKBONES = ("soft_lut", "pixels", "efficientnet_lite0")
 
 @dataclass
 class ReferenceEncoderConfig:
-    group_dim: int = 64
+    aspect_dim: int = 64
     backbone: str = "soft_lut"
     anchors_per_axis: int = 5
     hue_harmonics: int = 6
@@ -105,7 +105,7 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
 
             self.backbone = load_efficientnet_lite0(pretrained=True).eval().requires_grad_(False)
             inputs = dict.fromkeys(MODES, 2 * 1280)
-        latent_dim = cfg.group_dim * len(ASPECTS)
+        latent_dim = cfg.aspect_dim * len(ASPECTS)
         self.heads = nn.ModuleDict({mode: _mlp([inputs[mode], cfg.head_hidden, cfg.head_hidden, latent_dim], False)
                                     for mode in MODES})
 
@@ -163,7 +163,7 @@ class ReferenceEncoder(nn.Module, PretrainedMixin):
 
     # ------------------------------------------------------------------ public
     def forward(self, before: torch.Tensor, after: torch.Tensor, mode: str = "pair") -> torch.Tensor:
-        """Latents ``(B, 3 * group_dim)``. ``mode="pair"``: ``after`` is ``before`` edited (same
+        """Latents ``(B, 3 * aspect_dim)``. ``mode="pair"``: ``after`` is ``before`` edited (same
         framing, any size, resized together); ``mode="target"``: ``after`` is any photo with the
         wanted look and ``before`` the photo to edit."""
         if mode not in MODES:

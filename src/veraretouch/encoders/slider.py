@@ -1,4 +1,4 @@
-"""SliderEncoder: a plan's parameters -> the three control latents, each group from its own controls.
+"""SliderEncoder: a plan's parameters -> the three control latents, each aspect from its own controls.
 
 Decoupled by construction: the lighting latent sees only lighting controls, and so on. Where
 Lightroom's extensions cross aspects the split is by what the control changes: colour grading's
@@ -51,12 +51,12 @@ def _curve_offsets(params: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor
     return torch.cat([curve_samples(params, name) - identity for name in names], dim=1)
 
 
-_SLIDERS_OF = {group: [spec.name for spec in SLIDERS if spec.aspect == group] for group in ASPECTS}
+_SLIDERS_OF = {aspect: [spec.name for spec in SLIDERS if spec.aspect == aspect] for aspect in ASPECTS}
 
 
-def group_features(params: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-group feature vectors ``(B, F_g)`` of ``(B, P)`` parameters; all zero for the identity plan."""
-    lighting_sliders, global_sliders, specific_sliders = (_SLIDERS_OF[group] for group in ASPECTS)
+def aspect_features(params: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-aspect feature vectors ``(B, F_g)`` of ``(B, P)`` parameters; all zero for the identity plan."""
+    lighting_sliders, global_sliders, specific_sliders = (_SLIDERS_OF[aspect] for aspect in ASPECTS)
     angles = [wheel_hue_to_oklch_radians(control(params, f"ColorGrade{z}Hue").reshape(-1, 1)) for z in GRADE_ZONES]
     strengths = [control(params, f"ColorGrade{z}Sat").reshape(-1, 1) / 100.0 for z in GRADE_ZONES]
     tints = torch.cat([s * torch.cos(a) for s, a in zip(strengths, angles)]
@@ -82,9 +82,9 @@ FEATURE_SIZES = {
 
 
 def flat_features(params: torch.Tensor) -> torch.Tensor:
-    """`group_features` concatenated in `ASPECTS` order: ``(B, sum(FEATURE_SIZES))``."""
-    features = group_features(params)
-    return torch.cat([features[group] for group in ASPECTS], dim=1)
+    """`aspect_features` concatenated in `ASPECTS` order: ``(B, sum(FEATURE_SIZES))``."""
+    features = aspect_features(params)
+    return torch.cat([features[aspect] for aspect in ASPECTS], dim=1)
 
 
 def params_from_features(features: torch.Tensor) -> torch.Tensor:
@@ -133,31 +133,32 @@ def params_from_features(features: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class SliderEncoderConfig:
-    group_dim: int = 64
+    aspect_dim: int = 64
     hidden: int = 256
 
 
 class SliderEncoder(nn.Module, PretrainedMixin):
-    """Three bias-free MLPs (features -> hidden -> hidden -> group_dim), one per aspect group."""
+    """Three bias-free MLPs (features -> hidden -> hidden -> aspect_dim), one per aspect."""
 
     config_class = SliderEncoderConfig
+    renamed_weights = {"groups.": "aspects."}
 
     def __init__(self, config: SliderEncoderConfig | None = None) -> None:
         super().__init__()
         self.config = config or SliderEncoderConfig()
-        hidden, out = self.config.hidden, self.config.group_dim
-        self.groups = nn.ModuleDict({
-            group: nn.Sequential(nn.Linear(FEATURE_SIZES[group], hidden, bias=False), nn.GELU(),
-                                 nn.Linear(hidden, hidden, bias=False), nn.GELU(),
-                                 nn.Linear(hidden, out, bias=False))
-            for group in ASPECTS
+        hidden, out = self.config.hidden, self.config.aspect_dim
+        self.aspects = nn.ModuleDict({
+            aspect: nn.Sequential(nn.Linear(FEATURE_SIZES[aspect], hidden, bias=False), nn.GELU(),
+                                  nn.Linear(hidden, hidden, bias=False), nn.GELU(),
+                                  nn.Linear(hidden, out, bias=False))
+            for aspect in ASPECTS
         })
 
     def forward(self, params: torch.Tensor) -> torch.Tensor:
-        """``(B, P)`` parameters -> ``(B, 3 * group_dim)`` latents (lighting, global, specific)."""
+        """``(B, P)`` parameters -> ``(B, 3 * aspect_dim)`` latents (lighting, global, specific)."""
         return self.encode_features(flat_features(params.float()))
 
     def encode_features(self, features: torch.Tensor) -> torch.Tensor:
         """Latents of `flat_features` ``(B, F)`` (a planner predicting features skips the parameters)."""
         parts = features.float().split([FEATURE_SIZES[g] for g in ASPECTS], dim=1)
-        return torch.cat([self.groups[group](part) for group, part in zip(ASPECTS, parts)], dim=1)
+        return torch.cat([self.aspects[aspect](part) for aspect, part in zip(ASPECTS, parts)], dim=1)

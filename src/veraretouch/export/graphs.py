@@ -62,8 +62,8 @@ class PixelRenderer(nn.Module):
         self.renderer = renderer
         self.eval()
 
-    def forward(self, colors: torch.Tensor, latents: torch.Tensor, group_mask: torch.Tensor) -> torch.Tensor:
-        return self.renderer.render_colors(colors, latents, group_mask)
+    def forward(self, colors: torch.Tensor, latents: torch.Tensor, aspect_mask: torch.Tensor) -> torch.Tensor:
+        return self.renderer.render_colors(colors, latents, aspect_mask)
 
 
 class LutBaker(nn.Module):
@@ -81,8 +81,8 @@ class LutBaker(nn.Module):
             self.register_buffer("base", renderer.raw(colors[None], None)[0])
         self.eval()
 
-    def forward(self, latents: torch.Tensor, group_mask: torch.Tensor) -> torch.Tensor:
-        latents = self.renderer.mask_latents(latents, group_mask)
+    def forward(self, latents: torch.Tensor, aspect_mask: torch.Tensor) -> torch.Tensor:
+        latents = self.renderer.mask_latents(latents, aspect_mask)
         edited = self.renderer.raw(self.colors.expand(latents.shape[0], -1, -1), latents)
         lut = (self.colors + edited - self.base).clamp(0.0, 1.0)
         return lut.reshape(-1, self.size, self.size, self.size, 3)
@@ -176,7 +176,7 @@ def slider_encoder_graph(encoder: nn.Module) -> Graph:
     generator = torch.Generator().manual_seed(1)
     features = sum(FEATURE_SIZES.values())
     plans = params_from_features(torch.randn(5, features, generator=generator) * 0.3)
-    latent_dim = 3 * encoder.config.group_dim
+    latent_dim = 3 * encoder.config.aspect_dim
     return Graph(
         "slider_encoder", encoder.eval(),
         inputs=[_io("params", ["batch", N_PARAMS], "float32",
@@ -199,7 +199,7 @@ def reference_encoder_graphs(encoder: nn.Module) -> list[Graph]:
     generator = torch.Generator().manual_seed(2)
     before = torch.rand(3, 3, side, side, generator=generator)
     after = (before * 0.8 + 0.15 * torch.rand(3, 3, 1, 1, generator=generator)).clamp(0, 1)
-    latent_dim = 3 * encoder.config.group_dim
+    latent_dim = 3 * encoder.config.aspect_dim
     total = _count(encoder)
     meaning = {"pair": ("the example before the edit", "the same example after the edit"),
                "target": ("the photo to edit", "any photo with the wanted look")}

@@ -22,7 +22,7 @@ GLOBAL_COLOR = "global_color"
 SPECIFIC_COLOR = "specific_color"
 ASPECTS = (LIGHTING, GLOBAL_COLOR, SPECIFIC_COLOR)
 """The three aspects of an edit, in the renderer's latent order (and the order reasoning texts use):
-one word for the idea that the CLI (--aspects), the API and the renderer's latent groups share."""
+one word for the idea that the CLI (--aspects), the API and the renderer's three latents share."""
 
 HSL_BANDS = ("Red", "Orange", "Yellow", "Green", "Aqua", "Blue", "Purple", "Magenta")
 CURVE_CHANNELS = ("ToneCurvePV2012", "ToneCurvePV2012Red", "ToneCurvePV2012Green", "ToneCurvePV2012Blue")
@@ -272,10 +272,10 @@ PARAM_GROUP_IDS: torch.Tensor
 """Aspect (index into ASPECTS) of every entry of the parameter vector."""
 
 
-def restrict_to_aspects(params: torch.Tensor, group_mask: torch.Tensor) -> torch.Tensor:
-    """``(B, P)`` parameters with every control outside the kept groups reset to its default.
+def restrict_to_aspects(params: torch.Tensor, aspect_mask: torch.Tensor) -> torch.Tensor:
+    """``(B, P)`` parameters with every control outside the kept aspects reset to its default.
 
-    ``group_mask`` is ``(B, 3)`` (or ``(3,)``) of 0/1 per group (lighting, global, specific).
+    ``aspect_mask`` is ``(B, 3)`` (or ``(3,)``) of 0/1 per aspect (lighting, global, specific).
     """
-    keep = group_mask.to(params.dtype).reshape(-1, len(ASPECTS))[:, _aspect_ids().to(params.device)]
+    keep = aspect_mask.to(params.dtype).reshape(-1, len(ASPECTS))[:, _aspect_ids().to(params.device)]
     return params * keep + default_params(dtype=params.dtype).to(params.device) * (1 - keep)

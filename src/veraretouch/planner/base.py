@@ -18,7 +18,7 @@ PLANNER_SIDE = 256
 
 @dataclass
 class PlannerOutput:
-    """``latents`` ``(B, 3 * group_dim)`` for the renderer; ``params`` ``(B, P)`` the plan the latents
+    """``latents`` ``(B, 3 * aspect_dim)`` for the renderer; ``params`` ``(B, P)`` the plan the latents
     encode, where the planner works through sliders; ``texts`` the tagged reasoning it wrote, if any."""
 
     latents: torch.Tensor

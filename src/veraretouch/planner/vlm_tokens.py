@@ -3,7 +3,7 @@ and the answer a planner is trained to write.
 
 Tokens added to the language model's tokenizer (as whole, non-special tokens, so decoding keeps them):
 
-- three retouch tokens, one per renderer latent group, in `ASPECTS` order (lighting, global colour,
+- three retouch tokens, one per aspect (the renderer's three latents), in `ASPECTS` order (lighting, global colour,
   specific colour); the last layer's hidden states at their first occurrence in the answer feed the
   retouch head;
 - the six span tags of `reasoning.text.tags` (``<lighting_problem>`` ... ``</specific_color_plan>``),
@@ -23,7 +23,7 @@ from ..reasoning.text.tags import SPAN_NAMES, TAGS
 from .base import MODES
 
 RETOUCH_TOKENS = ("<retouch_light>", "<retouch_color&temp>", "<retouch_colormixer>")
-"""Lighting, global colour (incl. temperature), specific colour (the colour mixer): the renderer's groups."""
+"""Lighting, global colour (incl. temperature), specific colour (the colour mixer): the renderer's three aspects."""
 SPAN_TOKENS = tuple(tag for name in SPAN_NAMES for tag in TAGS[name])
 TASK_TOKENS = {mode: f"<task_{mode}>" for mode in MODES}
 PLANNER_TOKENS = RETOUCH_TOKENS + SPAN_TOKENS + tuple(TASK_TOKENS.values())

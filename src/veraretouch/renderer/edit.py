@@ -22,12 +22,12 @@ the preset behaves like the edit on colours the example photo lacks."""
 
 @dataclass
 class LatentEdit:
-    """Latents ``(1, 3 * group_dim)`` for ``renderer``, an optional ``(3,)`` group mask (1 keeps
+    """Latents ``(1, 3 * aspect_dim)`` for ``renderer``, an optional ``(3,)`` aspect mask (1 keeps
     lighting / global colour / specific colour), and ``source``: how the edit was made."""
 
     latents: torch.Tensor
     renderer: RetouchRenderer
-    group_mask: torch.Tensor | None = None
+    aspect_mask: torch.Tensor | None = None
     source: dict = field(default_factory=dict)
     _luts: dict = field(default_factory=dict, repr=False)
 
@@ -37,18 +37,20 @@ class LatentEdit:
             raise ValueError(
                 f"latents have {self.latents.shape[1]} values; this renderer takes {self.renderer.config.latent_dim}"
             )
-        if self.group_mask is not None:
-            self.group_mask = torch.as_tensor(self.group_mask, dtype=torch.float32).reshape(len(ASPECTS))
+        if self.aspect_mask is not None:
+            self.aspect_mask = torch.as_tensor(self.aspect_mask, dtype=torch.float32).reshape(len(ASPECTS))
+
+    def _batched_mask(self) -> torch.Tensor | None:
+        return None if self.aspect_mask is None else self.aspect_mask[None]
 
     def render(self, image: torch.Tensor) -> torch.Tensor:
         """Exact (direct MLP) render of ``(B, 3, H, W)`` images; differentiable in the image."""
-        mask = None if self.group_mask is None else self.group_mask[None]
-        return self.renderer(image, self.latents.expand(image.shape[0], -1), mask)
+        return self.renderer(image, self.latents.expand(image.shape[0], -1), self._batched_mask())
 
     def lut(self, size: int = 65) -> np.ndarray:
         """The edit as a read-only ``(N, N, N, 3)`` LUT ``[r, g, b]`` (baked once per size)."""
         if size not in self._luts:
-            lut = self.renderer.bake_lut(self.latents, None if self.group_mask is None else self.group_mask[None], size)
+            lut = self.renderer.bake_lut(self.latents, self._batched_mask(), size)
             lut.setflags(write=False)
             self._luts[size] = lut
         return self._luts[size]
@@ -69,8 +71,10 @@ class LatentEdit:
         return fit_plan(colors, target, extensions=extensions, steps=steps)
 
     def to_record(self) -> dict:
-        """JSON-able description: source, kept groups and the latents (6 significant digits)."""
-        kept = list(ASPECTS) if self.group_mask is None else [g for g, m in zip(ASPECTS, self.group_mask.tolist()) if m]
+        """JSON-able description: source, kept aspects and the latents (6 significant digits); the kept
+        aspects are stored under ``"groups"``, the key result files have carried since v0.1."""
+        mask = [1.0] * len(ASPECTS) if self.aspect_mask is None else self.aspect_mask.tolist()
+        kept = [aspect for aspect, keep in zip(ASPECTS, mask) if keep]
         return {"source": self.source, "groups": kept,
                 "latents": [float(f"{value:.6g}") for value in self.latents[0].tolist()]}
 

@@ -1,16 +1,16 @@
 """The Retouch Renderer (paper §Retouch Renderer): RGB -> RGB per pixel, conditioned on latents.
 
 Each hidden layer is ``LayerNorm(ReLU(W h)) + V ReLU(z)`` as in the paper: the control latent
-``z`` (three groups, lighting / global colour / specific colour, concatenated) adds a bias to
+``z`` (three aspects, lighting / global colour / specific colour, concatenated) adds a bias to
 every hidden layer. Two options go beyond the paper, both measured in docs/benchmarks.md:
 ``modulation="film"`` also scales each hidden layer by ``1 + U ReLU(z)`` (FiLM), and
 ``hue_harmonics=K`` feeds the MLP fixed pointwise features besides RGB (the first K hue
 harmonics, faded to zero at the neutral axis, see `pixel_features`), because HSL edits are
-functions of hue that a ReLU MLP on raw RGB approximates poorly. A group mask zeroes groups,
-which is how aspects are switched off.
+functions of hue that a ReLU MLP on raw RGB approximates poorly. An aspect mask zeroes an
+aspect's latent, which is how aspects are switched off.
 
 Identity is exact by construction: the output is ``x + D(x, z) - D(x, 0)``, so zero latents (or
-every group masked) return the input colour bit for bit, and the network only ever learns the
+every aspect masked) return the input colour bit for bit, and the network only ever learns the
 *change* an edit makes. ``D(x, 0)`` does not depend on the edit: a LUT of it is baked once.
 
 Being pointwise, a rendered edit is a colour function: `bake_lut` turns latents into an N^3 LUT
@@ -32,10 +32,10 @@ from ..pretrained import PretrainedMixin
 
 @dataclass
 class RendererConfig:
-    """Widths of the pixel MLP and the size of each latent group (the paper: 128/256/512 and 896)."""
+    """Widths of the pixel MLP and the size of each aspect's latent (the paper: 128/256/512 and 896)."""
 
     hidden_widths: list[int] = field(default_factory=lambda: [128, 128, 128])
-    group_dim: int = 64
+    aspect_dim: int = 64
     modulation: str = "bias"
     hue_harmonics: int = 0
 
@@ -51,7 +51,7 @@ class RendererConfig:
 
     @property
     def latent_dim(self) -> int:
-        return self.group_dim * len(ASPECTS)
+        return self.aspect_dim * len(ASPECTS)
 
 
 HUE_FADE_CHROMA = 0.1
@@ -96,11 +96,11 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
             )
         self.head = nn.Linear(widths[-1], 3)
 
-    def mask_latents(self, latents: torch.Tensor, group_mask: torch.Tensor | None) -> torch.Tensor:
-        """Multiply each group of ``(B, 3d)`` latents by its ``(B, 3)`` (or ``(3,)``) mask entry."""
-        if group_mask is None:
+    def mask_latents(self, latents: torch.Tensor, aspect_mask: torch.Tensor | None) -> torch.Tensor:
+        """Multiply each aspect's part of ``(B, 3d)`` latents by its ``(B, 3)`` (or ``(3,)``) mask entry."""
+        if aspect_mask is None:
             return latents
-        mask = group_mask.to(latents.dtype).reshape(-1, len(ASPECTS), 1)
+        mask = aspect_mask.to(latents.dtype).reshape(-1, len(ASPECTS), 1)
         return (latents.reshape(latents.shape[0], len(ASPECTS), -1) * mask).reshape(latents.shape)
 
     def raw(self, colors: torch.Tensor, latents: torch.Tensor | None) -> torch.Tensor:
@@ -115,24 +115,24 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
                 hidden = hidden + self.latent_biases[index](active).unsqueeze(1)
         return self.head(hidden)
 
-    def render_colors(self, colors: torch.Tensor, latents: torch.Tensor, group_mask: torch.Tensor | None = None,
+    def render_colors(self, colors: torch.Tensor, latents: torch.Tensor, aspect_mask: torch.Tensor | None = None,
                       base: torch.Tensor | None = None) -> torch.Tensor:
         """Edited colours ``(B, N, 3)``. ``base`` may pass a precomputed ``D(x, 0)`` (shared colours)."""
-        latents = self.mask_latents(latents, group_mask)
+        latents = self.mask_latents(latents, aspect_mask)
         if base is None:
             base = self.raw(colors, None)
         return (colors + self.raw(colors, latents) - base).clamp(0.0, 1.0)
 
     def forward(
-        self, image: torch.Tensor, latents: torch.Tensor, group_mask: torch.Tensor | None = None
+        self, image: torch.Tensor, latents: torch.Tensor, aspect_mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Render ``(B, 3, H, W)`` images directly through the MLP (exact, differentiable, slow at full size)."""
         batch, _, height, width = image.shape
         colors = image.permute(0, 2, 3, 1).reshape(batch, -1, 3)
-        out = self.render_colors(colors, latents.expand(batch, -1), group_mask)
+        out = self.render_colors(colors, latents.expand(batch, -1), aspect_mask)
         return out.reshape(batch, height, width, 3).permute(0, 3, 1, 2)
 
-    def bake_lut(self, latents: torch.Tensor, group_mask: torch.Tensor | None = None, size: int = 65,
+    def bake_lut(self, latents: torch.Tensor, aspect_mask: torch.Tensor | None = None, size: int = 65,
                  chunk: int = BAKE_CHUNK) -> np.ndarray:
         """The edit as an ``(N, N, N, 3)`` float32 LUT ``lut[r, g, b]`` for `veraretouch.lut.apply_lut`.
 
@@ -143,7 +143,7 @@ class RetouchRenderer(nn.Module, PretrainedMixin):
         """
         colors = lattice_rgb(size).reshape(3, -1).T
         with torch.inference_mode():
-            latents = self.mask_latents(latents.reshape(1, -1).float(), group_mask)
+            latents = self.mask_latents(latents.reshape(1, -1).float(), aspect_mask)
             base = self._lattice_base(size, chunk)
             edited = torch.cat([self._raw_fast(part, latents) for part in colors.split(chunk)])
             out = (colors + edited - base).clamp_(0.0, 1.0)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..evaluation import psnr
+from ..pretrained import current_weight_names
 
 
 @dataclasses.dataclass
@@ -126,7 +127,7 @@ class ResumableTrainer:
             return False
         state = torch.load(path, weights_only=False)
         for name, model in self.models.items():
-            model.load_state_dict(state[name])
+            model.load_state_dict(current_weight_names(model, state[name]))
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.step = state["step"]

@@ -82,7 +82,7 @@ class ReferenceTrainer(ResumableTrainer):
         self.generator = torch.Generator().manual_seed(config.seed)
         self.renderer = renderer.eval().requires_grad_(False)
         self.slider_encoder = None if slider_encoder is None else slider_encoder.eval().requires_grad_(False)
-        self.encoder = ReferenceEncoder(ReferenceEncoderConfig(renderer.config.group_dim, backbone=config.backbone,
+        self.encoder = ReferenceEncoder(ReferenceEncoderConfig(renderer.config.aspect_dim, backbone=config.backbone,
                                                                sample_side=config.sample_side))
         trainable = [p for p in self.encoder.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(trainable, lr=config.learning_rate)

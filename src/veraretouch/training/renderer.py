@@ -2,7 +2,7 @@
 operators as the teacher.
 
 Every step draws plans (paper Gaussians, wide uniform, real training presets), masks a random
-subset of aspect groups for part of the batch (the target then has only those groups' controls,
+subset of aspects for part of the batch (the target then has only those aspects' controls,
 which teaches decoupling), draws colours (photo pixels + uniform cube) shared by the batch, and
 regresses the renderer's output on the operators' render. Pointwise models need no images:
 colours are the whole story, and a step costs milliseconds.
@@ -35,7 +35,7 @@ class RendererTrainingConfig(ScheduleConfig):
     paper_share: float = 0.45
     uniform_share: float = 0.30
     hidden_widths: tuple[int, ...] = (128, 128, 128)
-    group_dim: int = 64
+    aspect_dim: int = 64
     modulation: str = "film"
     hue_harmonics: int = 6
     encoder_hidden: int = 256
@@ -43,7 +43,7 @@ class RendererTrainingConfig(ScheduleConfig):
     eval_colors: int = 4096
 
 
-def sample_group_masks(count: int, masked_share: float, generator: torch.Generator) -> torch.Tensor:
+def sample_aspect_masks(count: int, masked_share: float, generator: torch.Generator) -> torch.Tensor:
     """``(count, 3)`` masks: all ones, except ``masked_share`` of rows keep a random non-empty strict subset."""
     masks = torch.ones(count, len(ASPECTS))
     masked = torch.rand(count, generator=generator) < masked_share
@@ -62,9 +62,9 @@ class RendererTrainer(ResumableTrainer):
         self.out, self.config = Path(out), config
         self.out.mkdir(parents=True, exist_ok=True)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.renderer = RetouchRenderer(RendererConfig(list(config.hidden_widths), config.group_dim,
+        self.renderer = RetouchRenderer(RendererConfig(list(config.hidden_widths), config.aspect_dim,
                                                         config.modulation, config.hue_harmonics))
-        self.encoder = SliderEncoder(SliderEncoderConfig(config.group_dim, config.encoder_hidden))
+        self.encoder = SliderEncoder(SliderEncoderConfig(config.aspect_dim, config.encoder_hidden))
         self.optimizer = torch.optim.Adam(
             [*self.renderer.parameters(), *self.encoder.parameters()], lr=config.learning_rate
         )
@@ -79,7 +79,7 @@ class RendererTrainer(ResumableTrainer):
 
     def training_loss(self) -> torch.Tensor:
         params = self.plans.sample(self.config.plans_per_step, self.generator)
-        masks = sample_group_masks(len(params), self.config.masked_share, self.generator)
+        masks = sample_aspect_masks(len(params), self.config.masked_share, self.generator)
         colors = sample_colors(self.train_pool, self.config.colors_per_step, self.generator)
         return self.loss(params, masks, colors)
 

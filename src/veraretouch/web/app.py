@@ -145,7 +145,7 @@ class Editor:
 
 
 def add_page_routes(app: FastAPI, store: SessionStore, limits: Limits) -> None:
-    """The page itself, the health check and the page's configuration (sliders, groups, limits)."""
+    """The page itself, the health check and the page's configuration (sliders, aspects, limits)."""
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -157,8 +157,8 @@ def add_page_routes(app: FastAPI, store: SessionStore, limits: Limits) -> None:
 
     @app.get("/api/config")
     async def config() -> dict:
-        return {"groups": [{"name": group, "label": ASPECT_LABELS[group]} for group in ASPECTS],
-                "sliders": [{"name": spec.name, "label": slider_label(spec.name), "group": spec.aspect,
+        return {"aspects": [{"name": aspect, "label": ASPECT_LABELS[aspect]} for aspect in ASPECTS],
+                "sliders": [{"name": spec.name, "label": slider_label(spec.name), "aspect": spec.aspect,
                              "minimum": spec.minimum, "maximum": spec.maximum, "default": spec.default,
                              "step": slider_step(spec), "unit": spec.unit, "description": spec.description,
                              "core": spec.name in CORE_SLIDERS} for spec in SCALARS],

@@ -127,15 +127,15 @@ function showExplanation(state) {
   $("explanation-note").textContent = state.adjusted
     ? "You have moved sliders since: this explains the model's edit."
     : state.understood || `Why the ${state.mode} edit looks as it does.`;
-  for (const group of app.config.groups) {
-    const aspect = state.explanation[group.name];
-    if (!aspect) continue;
+  for (const aspect of app.config.aspects) {
+    const text = state.explanation[aspect.name];
+    if (!text) continue;
     const section = document.createElement("section");
     section.className = "aspect";
-    section.dataset.aspect = group.name;
+    section.dataset.aspect = aspect.name;
     const title = document.createElement("h3");
-    title.textContent = group.label;
-    section.append(title, paragraph("Problem", aspect.problem), paragraph("Plan", aspect.plan));
+    title.textContent = aspect.label;
+    section.append(title, paragraph("Problem", text.problem), paragraph("Plan", text.plan));
     box.append(section);
   }
 }
@@ -165,14 +165,14 @@ function showSlidersNote(state) {
 
 function buildSliders() {
   const box = $("sliders");
-  for (const group of app.config.groups) {
+  for (const aspect of app.config.aspects) {
     const details = document.createElement("details");
-    details.open = group.name === "lighting";
-    details.dataset.group = group.name;
+    details.open = aspect.name === "lighting";
+    details.dataset.aspect = aspect.name;
     const summary = document.createElement("summary");
-    summary.textContent = group.label;
+    summary.textContent = aspect.label;
     details.append(summary);
-    const specs = app.config.sliders.filter((spec) => spec.group === group.name);
+    const specs = app.config.sliders.filter((spec) => spec.aspect === aspect.name);
     for (const [core, heading] of [[true, null], [false, "Beyond the 38 sliders: grading, monochrome and B&W mix, calibration, effects"]]) {
       const part = specs.filter((spec) => spec.core === core);
       if (!part.length) continue;
