@@ -21,7 +21,8 @@ against the undegraded photo (PSNR, CIEDE2000) and rendered the way users get it
 With ``--data data/v2`` the auto samples of the dataset's test split (its own slider degradations,
 camera faults and untouched inputs) are scored too ("data-<source>" columns, "data-test-split" mean).
 
-Run: ``.venv/bin/python benchmarks/auto_heldout.py [--models shipped runs/planner-v3 ...] [--side 512] [--data data/v2]``.
+Run: ``.venv/bin/python benchmarks/auto_heldout.py [--models shipped runs/planner-v3 ...] [--side 512]
+[--data data/v2]``.
 Writes benchmarks/results/auto_heldout.json and prints the Markdown table for docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -89,8 +90,9 @@ DEGRADATIONS = {
     "desaturated": lambda rng: ["-modulate", f"100,{rng.uniform(50, 75):.0f},100"],
     "oversaturated": lambda rng: ["-modulate", f"100,{rng.uniform(130, 160):.0f},100"],
     "hue": lambda rng: ["-modulate", f"100,100,{100 + rng.choice([-1, 1]) * rng.uniform(2.8, 7.8):.1f}"],
-    "combined": lambda rng: [*_linear("-evaluate", "multiply", f"{rng.choice([rng.uniform(0.5, 0.75), rng.uniform(1.3, 1.6)]):.3f}"),
-                             *_cast(rng), *_flat(rng)],
+    "combined": lambda rng: [
+        *_linear("-evaluate", "multiply", f"{rng.choice([rng.uniform(0.5, 0.75), rng.uniform(1.3, 1.6)]):.3f}"),
+        *_cast(rng), *_flat(rng)],
     "none": lambda rng: [],
 }
 

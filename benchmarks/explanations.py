@@ -106,7 +106,8 @@ def summarise(rows: list[dict]) -> dict:
                               "named_stronger_half": sum(list(fault) in r["stated"] for r in stronger) / len(stronger),
                               "stronger_half_from": round(cut, 3),
                               "found": sum(list(fault) in r["found"] for r in mine) / len(mine),
-                              "claimed_on_undegraded": sum(list(fault) in r["stated"] for r in clean) / max(len(clean), 1),
+                              "claimed_on_undegraded":
+                                  sum(list(fault) in r["stated"] for r in clean) / max(len(clean), 1),
                               "n": len(mine)}
     named = sum(list(FAULTS[r["type"]]) in r["stated"] for r in degraded) / max(len(degraded), 1)
     worst_false = max((v["claimed_on_undegraded"] for v in per_type.values()), default=0.0)

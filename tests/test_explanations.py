@@ -37,8 +37,8 @@ def faults(image: torch.Tensor) -> set[tuple[str, str]]:
 
 def stated(text: str, aspect: str) -> set[tuple[str, str]]:
     spans, _ = parse_tagged(text)
-    return {(p.claim.attribute, p.claim.direction) for p in parse_span(aspect, "problem", spans[span_name(aspect, "problem")])
-            if p.claim.direction in ("low", "high")}
+    problems = parse_span(aspect, "problem", spans[span_name(aspect, "problem")])
+    return {(p.claim.attribute, p.claim.direction) for p in problems if p.claim.direction in ("low", "high")}
 
 
 # ------------------------------------------------------------------------------------------ diagnosis
@@ -142,19 +142,20 @@ def spans(lighting_problem: str, lighting_plan: str) -> str:
     from veraretouch.reasoning.text import format_reasoning
 
     return format_reasoning({"lighting": (lighting_problem, lighting_plan),
-                             "global_color": ("No colour fault measured: 90th-percentile chroma 40.", "Leave the white balance and saturation as they are."),
+                             "global_color": ("No colour fault measured: 90th-percentile chroma 40.",
+                                              "Leave the white balance and saturation as they are."),
                              "specific_color": ("Nothing here.", "Leave the individual colours as they are.")})
 
 
 def test_checker_fails_sizes_that_disagree_where_the_old_check_passed(dark):
-    text = spans("The photo is much too dark: median luminance {:.0f} %.".format(100 * dark.measurements["median_luminance"]),
-                 "Bring the exposure up gently.")
+    median = 100 * dark.measurements["median_luminance"]
+    too_dark = f"The photo is much too dark: median luminance {median:.0f} %."
+    text = spans(too_dark, "Bring the exposure up gently.")
     plan = Plan({"Exposure2012": 0.2})
     assert check(text, dark.measurements, plan) == []
     found = check(text, dark.measurements, plan, measured=True)
     assert [c.span for c in found] == ["lighting_plan"] and "strong" in found[0].reason
-    partly = spans("The photo is much too dark: median luminance {:.0f} %.".format(100 * dark.measurements["median_luminance"]),
-                   "Partly correct it: bring the exposure up gently.")
+    partly = spans(too_dark, "Partly correct it: bring the exposure up gently.")
     assert check(partly, dark.measurements, plan, measured=True) == []
 
 

@@ -137,7 +137,8 @@ def scene_measurements(image: torch.Tensor) -> dict[str, float]:
         "black_point": 100 * float(torch.quantile(pixels.min(0).values, BLACK_QUANTILE)),
         "white_point": 100 * float(torch.quantile(pixels.max(0).values, WHITE_QUANTILE)),
         "lightness_spread": 100 * m["contrast"],
-        "headroom_stops": -math.log2(max(float(srgb_to_linear_rgb(pixels.max(0).values.quantile(WHITE_QUANTILE))), 1e-4)),
+        "headroom_stops": -math.log2(
+            max(float(srgb_to_linear_rgb(pixels.max(0).values.quantile(WHITE_QUANTILE))), 1e-4)),
         "chroma_p50": float(torch.quantile(chroma, 0.5)), "chroma_p90": float(torch.quantile(chroma, 0.9)),
         "gamut_edge_share": float(at_edge.double().sum() / colourful.double().sum().clamp_min(1.0)),
     })

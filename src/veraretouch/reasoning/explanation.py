@@ -68,7 +68,8 @@ _NOTHING = {
               "white point {white:.0f} %.",
     GLOBAL_COLOR: "No colour fault: grey estimates span b* {b_min:+.0f} to "
                   "{b_max:+.0f}, 90th-percentile chroma {chroma:.0f}.",
-    SPECIFIC_COLOR: "No colour family stands out: {band}s cover {share:.0f} % of the frame at chroma {band_chroma:.0f}.",
+    SPECIFIC_COLOR: "No colour family stands out: {band}s cover {share:.0f} % of the frame at chroma "
+                    "{band_chroma:.0f}.",
 }
 _LEAVE = {LIGHTING: "Leave the exposure and tones as they are.",
           GLOBAL_COLOR: "Leave the white balance and saturation as they are.",
@@ -76,9 +77,11 @@ _LEAVE = {LIGHTING: "Leave the exposure and tones as they are.",
 _FIXES: dict[tuple[str, str], tuple[tuple[str, int], ...]] = {
     ("contrast", "low"): (("Contrast2012", 1), ("Blacks2012", -1), ("Whites2012", 1)),
     ("contrast", "high"): (("Contrast2012", -1), ("Shadows2012", 1), ("Highlights2012", -1)),
-    ("temperature", "high"): (("IncrementalTemperature", -1),), ("temperature", "low"): (("IncrementalTemperature", 1),),
+    ("temperature", "high"): (("IncrementalTemperature", -1),),
+    ("temperature", "low"): (("IncrementalTemperature", 1),),
     ("tint", "high"): (("IncrementalTint", -1),), ("tint", "low"): (("IncrementalTint", 1),),
-    ("saturation", "low"): (("Vibrance", 1), ("Saturation", 1)), ("saturation", "high"): (("Vibrance", -1), ("Saturation", -1)),
+    ("saturation", "low"): (("Vibrance", 1), ("Saturation", 1)),
+    ("saturation", "high"): (("Vibrance", -1), ("Saturation", -1)),
 }
 """The sliders that correct a fault and the sign of a correcting move (exposure: the net brightening)."""
 
@@ -228,7 +231,8 @@ def _value(move: _Move) -> str:
         return f"Exposure {move.value:+.2f} EV"
     if move.band is not None:
         return f"{move.band} {move.attribute} {move.value:+.0f}"
-    return f"{move.slider.replace('2012', '').replace('Incremental', '').replace('Parametric', 'curve ')} {move.value:+.0f}"
+    slider = move.slider.replace("2012", "").replace("Incremental", "").replace("Parametric", "curve ")
+    return f"{slider} {move.value:+.0f}"
 
 
 def write_explanation(diagnosis: Diagnosis, plan: Plan, rng: random.Random) -> Reasoning:
