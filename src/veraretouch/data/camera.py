@@ -25,6 +25,7 @@ from ..operators.colorspace import (
     srgb_to_linear_rgb,
     srgb_to_oklab,
 )
+from .degrade import uniform
 
 FAULT_RANGES = {
     "exposure_ev": ((-2.0, -0.35), (0.3, 1.2)),
@@ -117,10 +118,6 @@ def apply_camera_faults(srgb: torch.Tensor, faults: list[dict]) -> torch.Tensor:
     return image.clamp(0, 1)
 
 
-def _uniform(low: float, high: float, generator: torch.Generator) -> float:
-    return low + (high - low) * float(torch.rand((), generator=generator))
-
-
 def sample_camera_faults(generator: torch.Generator) -> dict:
     """One faulty record: one to three faults (`FAULT_COUNT_WEIGHTS`), each of a magnitude drawn
     from `FAULT_RANGES`, rounded to 3 decimals so the JSON record renders the same image."""
@@ -132,7 +129,7 @@ def sample_camera_faults(generator: torch.Generator) -> dict:
     for name in chosen:
         ranges = FAULT_RANGES[name]
         low, high = ranges[int(torch.randint(len(ranges), (), generator=generator))]
-        record[name] = round(_uniform(low, high, generator), 3)
+        record[name] = round(uniform(low, high, generator), 3)
     return record
 
 

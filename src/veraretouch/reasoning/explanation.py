@@ -31,9 +31,9 @@ from ..plan.unchanged import is_identity_curve
 from .diagnosis import Diagnosis, Finding
 from .measure import band_key
 from .text import ASPECTS, BRIGHTNESS_STEP, Reasoning, brightness_change, format_reasoning
-from .text.checker import _fix_problem
+from .text.checker import fix_problem
 from .text.facts import EXPOSURE_MAGNITUDE_EDGES, Claim, neighbour
-from .text.phrasing import BAND_WORDS, COMPARATIVES, _action_clause, _capitalise, _Move, _notable_moves, _stop_phrase
+from .text.phrasing import BAND_WORDS, COMPARATIVES, Move, action_clause, capitalise, notable_moves, stop_phrase
 
 MAX_FINDINGS = {LIGHTING: 2, GLOBAL_COLOR: 2, SPECIFIC_COLOR: 1}
 """Findings stated per aspect (most confident first): three aspects stay under ~90 words."""
@@ -95,11 +95,11 @@ def _fixes(finding: Finding) -> tuple[tuple[str, int], ...]:
     return _FIXES[(finding.attribute, finding.state)]
 
 
-def _status(finding: Finding, moves: list[_Move], plan: Plan, m: dict[str, float]) -> tuple[str, list[_Move]]:
-    """"against" when the plan makes the fault worse by the checker's own test (`checker._fix_problem`),
+def _status(finding: Finding, moves: list[Move], plan: Plan, m: dict[str, float]) -> tuple[str, list[Move]]:
+    """"against" when the plan makes the fault worse by the checker's own test (`checker.fix_problem`),
     else "fixed" (with the correcting moves, if any slider does) or "left"."""
     claim = Claim(finding.aspect, "problem", finding.attribute, finding.state, band=finding.band)
-    if _fix_problem(claim, plan, m) is not None:
+    if fix_problem(claim, plan, m) is not None:
         return "against", []
     helping = [mv for mv in moves for slider, sign in _fixes(finding) if mv.slider == slider and mv.value * sign > 0]
     if helping:
@@ -113,7 +113,7 @@ def _status(finding: Finding, moves: list[_Move], plan: Plan, m: dict[str, float
 
 def _degree(finding: Finding, rng: random.Random) -> str:
     if finding.attribute == "exposure" and finding.unit == "stops":
-        return _stop_phrase(finding.size, rng)
+        return stop_phrase(finding.size, rng)
     return (_DEGREE_TOO if finding.attribute == "exposure" else _DEGREE)[finding.level]
 
 
@@ -144,7 +144,7 @@ def _left_reason(finding: Finding, m: dict[str, float]) -> str:
     return f"Left as it is (confidence {finding.confidence:.1f})."
 
 
-def _plan_level(moves: list[_Move]) -> int:
+def _plan_level(moves: list[Move]) -> int:
     return max(mv.magnitude for mv in moves)
 
 
@@ -155,12 +155,12 @@ def _problem_level(finding: Finding) -> int | None:
     return finding.level
 
 
-def _fix_sentence(finding: Finding, moves: list[_Move], plan: Plan, rng: random.Random) -> str:
+def _fix_sentence(finding: Finding, moves: list[Move], plan: Plan, rng: random.Random) -> str:
     """What the plan does about a finding it corrects, in size words of the same scale."""
     if not moves:  # exposure corrected by the tone sliders together
         return ("Overall the image ends up brighter." if finding.state == "low"
                 else "Overall the image ends up darker.")
-    clauses = [_action_clause(mv, rng, 0, note=1.0) for mv in moves[:2]]
+    clauses = [action_clause(mv, rng, 0, note=1.0) for mv in moves[:2]]
     level = _problem_level(finding)
     plan_level = _plan_level(moves[:2])
     prefix = ""
@@ -168,7 +168,7 @@ def _fix_sentence(finding: Finding, moves: list[_Move], plan: Plan, rng: random.
         prefix = "Partly correct it: "
     elif level is not None and plan_level >= level + 2:
         prefix = "Correct it beyond the measured fault: "
-    return _capitalise(prefix + " and ".join(clauses)) + "."
+    return capitalise(prefix + " and ".join(clauses)) + "."
 
 
 def _extras(plan: Plan) -> dict[str, list[str]]:
@@ -212,21 +212,21 @@ def _nothing_sentence(aspect: str, m: dict[str, float]) -> str:
                                    chroma=m["chroma_p90"])
 
 
-def _rest(moves: list[_Move], room: int, rng: random.Random, also: bool) -> list[str]:
+def _rest(moves: list[Move], room: int, rng: random.Random, also: bool) -> list[str]:
     """The moves no finding asked for: up to ``room`` as clauses, the rest as values."""
     if not moves:
         return []
     sentences = []
     shown, listed = moves[:max(room, 0)], moves[max(room, 0):]
     if shown:
-        clauses = " and ".join(_action_clause(mv, rng, 0, note=1.0) for mv in shown)
-        sentences.append(("Also " + clauses if also else _capitalise(clauses)) + ".")
+        clauses = " and ".join(action_clause(mv, rng, 0, note=1.0) for mv in shown)
+        sentences.append(("Also " + clauses if also else capitalise(clauses)) + ".")
     if listed:
         sentences.append("Smaller moves: " + ", ".join(_value(mv) for mv in listed[:MAX_LISTED]) + ".")
     return sentences
 
 
-def _value(move: _Move) -> str:
+def _value(move: Move) -> str:
     if move.slider == "Exposure2012":
         return f"Exposure {move.value:+.2f} EV"
     if move.band is not None:
@@ -238,7 +238,7 @@ def _value(move: _Move) -> str:
 def write_explanation(diagnosis: Diagnosis, plan: Plan, rng: random.Random) -> Reasoning:
     """Tagged reasoning for ``plan`` on the photo ``diagnosis`` describes (module docstring)."""
     m = diagnosis.measurements
-    all_moves = _notable_moves(plan)
+    all_moves = notable_moves(plan)
     extras = _extras(plan)
     spans: dict[str, tuple[str, str]] = {}
     for aspect in ASPECTS:

@@ -225,7 +225,7 @@ _STATE_WORDS = {
 }
 
 
-def _fix_problem(claim: Claim, plan: Plan, m: dict[str, float]) -> str | None:
+def fix_problem(claim: Claim, plan: Plan, m: dict[str, float]) -> str | None:
     """Why the plan makes a stated fault worse (None when it does not): e.g. "underexposed" while the
     plan darkens the median, "a warm cast" while Temperature goes up, "crushed shadows" while every
     shadow slider goes down and nothing (exposure, another slider) lifts them."""
@@ -304,7 +304,7 @@ def check(text: str, input_measurements: dict[str, float], plan: Plan, measured:
         elif claim.direction in ("low", "high"):
             reasons.append(state_contradicted(claim.attribute, claim.direction, m, claim.band))
             if parsed.corrective:
-                reasons.append(_fix_problem(claim, plan, m))
+                reasons.append(fix_problem(claim, plan, m))
         else:
             reasons.append(_action_problem(claim, plan, m))
             reasons.append(_magnitude_problem(parsed, plan))

@@ -10,7 +10,7 @@ import re
 from ...plan import Plan
 from ...plan.jsonplan import plan_to_param_file
 from ...plan.parameters import HSL_BANDS, SPECIFIC_COLOR
-from .phrasing import _action_clause, _and_list, _capitalise, _join, _notable_moves
+from .phrasing import _and_list, _join, action_clause, capitalise, notable_moves
 from .tags import ASPECTS
 
 # ------------------------------------------------------------------------------------------ slider requests
@@ -24,7 +24,7 @@ def param_instruction(plan: Plan, rng: random.Random) -> str:
     E.g. "Please raise the exposure by about half a stop, lift the shadows a lot and cool it slightly."
     Uses the same phrasings as the plan spans, so `veraretouch.reasoning.text.checker` can read it back.
     """
-    moves = _notable_moves(plan)
+    moves = notable_moves(plan)
     clauses = []
     for aspect in ASPECTS:
         items = list(moves[aspect])
@@ -34,13 +34,13 @@ def param_instruction(plan: Plan, rng: random.Random) -> str:
             rng.shuffle(items)
         previous_band = None
         for move in items:
-            clauses.append(_action_clause(move, rng, 0, pronoun=move.band is not None and move.band == previous_band,
+            clauses.append(action_clause(move, rng, 0, pronoun=move.band is not None and move.band == previous_band,
                                           note=0.15))
             previous_band = move.band
     if not clauses:
         return rng.choice(("Leave this photo as it is.", "No changes, please.", "Keep the image unchanged."))
     opener = rng.choice(_REQUEST_OPENERS)
-    text = _capitalise(opener + _join(clauses, rng))
+    text = capitalise(opener + _join(clauses, rng))
     return text + ("?" if opener in ("Could you ", "Can you ") else ".")
 
 
@@ -201,9 +201,9 @@ def style_instructions(name: str, category: str | None, description: str | None,
     if adjectives:
         for _ in range(max(3, count)):
             wanted = _and_list(rng.sample(adjectives, rng.randint(1, min(3, len(adjectives)))))
-            candidates.append(rng.choice(_ADJECTIVE_TEMPLATES).format(w=wanted, W=_capitalise(wanted)))
+            candidates.append(rng.choice(_ADJECTIVE_TEMPLATES).format(w=wanted, W=capitalise(wanted)))
             if rng.random() < 0.5:
                 candidates.append(rng.choice(_COMBINED_TEMPLATES).format(name=display, w=wanted, a=article))
-    unique = list(dict.fromkeys(_capitalise(text.strip()) for text in candidates))
+    unique = list(dict.fromkeys(capitalise(text.strip()) for text in candidates))
     rng.shuffle(unique)
     return unique[:count]

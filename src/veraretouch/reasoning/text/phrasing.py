@@ -1,7 +1,7 @@
 """Clauses and sentences for the plan's slider moves, shared by the reasoning spans and the instructions.
 
-A notable move (`_notable_moves`) becomes a clause from a template with its verb in one of three
-forms, a magnitude word tied to the value, and sometimes the number itself (`_action_clause`);
+A notable move (`notable_moves`) becomes a clause from a template with its verb in one of three
+forms, a magnitude word tied to the value, and sometimes the number itself (`action_clause`);
 clauses are joined into sentences in one voice per span (`_sentences`).
 """
 from __future__ import annotations
@@ -127,7 +127,9 @@ BAND_WORDS = {
 
 
 @dataclass(frozen=True)
-class _Move:
+class Move:
+    """One control a plan moves far enough to name in text (`notable_moves`), with its aspect and band."""
+
     aspect: str
     attribute: str
     slider: str
@@ -146,9 +148,9 @@ class _Move:
         return Claim(self.aspect, span, self.attribute, self.direction, MAGNITUDES[self.magnitude], self.band)
 
 
-def _notable_moves(plan: Plan) -> dict[str, list[_Move]]:
+def notable_moves(plan: Plan) -> dict[str, list[Move]]:
     """Moves of at least `NOTABLE_SLIDER` (`NOTABLE_EV`), per aspect, largest first (1 EV counts as 60)."""
-    moves: dict[str, list[_Move]] = {aspect: [] for aspect in ASPECTS}
+    moves: dict[str, list[Move]] = {aspect: [] for aspect in ASPECTS}
     attribute_of = {slider: name for name, slider in {**LIGHTING_SLIDER_OF, **GLOBAL_SLIDER_OF}.items()}
     for spec in SLIDERS:
         value = plan.get(spec.name)
@@ -156,9 +158,9 @@ def _notable_moves(plan: Plan) -> dict[str, list[_Move]]:
             continue
         if spec.aspect == SPECIFIC_COLOR:
             kind, band = spec.name.split("Adjustment")
-            moves[SPECIFIC_COLOR].append(_Move(SPECIFIC_COLOR, kind.lower(), spec.name, value, band))
+            moves[SPECIFIC_COLOR].append(Move(SPECIFIC_COLOR, kind.lower(), spec.name, value, band))
         else:
-            moves[spec.aspect].append(_Move(spec.aspect, attribute_of[spec.name], spec.name, value))
+            moves[spec.aspect].append(Move(spec.aspect, attribute_of[spec.name], spec.name, value))
     for items in moves.values():
         items.sort(key=lambda move: -abs(move.value) * (60.0 if move.slider == "Exposure2012" else 1.0))
     return moves
@@ -168,7 +170,7 @@ def _plural(band: str, rng: random.Random) -> str:
     return rng.choice(BAND_WORDS[band]) + "s"
 
 
-def _value_note(move: _Move, rng: random.Random) -> str:
+def _value_note(move: Move, rng: random.Random) -> str:
     if move.slider == "Exposure2012":
         return rng.choice((f" ({move.value:+.2f} EV)", f" (Exposure {move.value:+.2f})"))
     if move.band is not None:
@@ -178,7 +180,7 @@ def _value_note(move: _Move, rng: random.Random) -> str:
     return rng.choice((f" ({move.value:+.0f})", f" ({short} {move.value:+.0f})"))
 
 
-def _stop_phrase(ev: float, rng: random.Random) -> str:
+def stop_phrase(ev: float, rng: random.Random) -> str:
     """The nearest spoken amount of `STOPS`, hedged by which side of it the value lies."""
     best = min(abs(amount - abs(ev)) for amount, _ in STOPS)
     amount, phrase = rng.choice([(amount, text) for amount, text in STOPS if abs(amount - abs(ev)) == best])
@@ -189,16 +191,16 @@ def _stop_phrase(ev: float, rng: random.Random) -> str:
     return f"{rng.choice(hedges)} {phrase}"
 
 
-def _fill(template: str, move: _Move, rng: random.Random, form: int, pronoun: bool) -> str:
+def _fill(template: str, move: Move, rng: random.Random, form: int, pronoun: bool) -> str:
     """One clause: ``verb|rest`` with the verb in ``form`` (0 base, 1 third person, 2 gerund)."""
     verb, rest = template.split("|")
     level = move.magnitude
     fields = {"m": rng.choice(ADVERBS[level]), "q": rng.choice(QUANTITIES[level]), "c": rng.choice(COMPARATIVES[level])}
     if move.slider == "Exposure2012":
         spoken = abs(move.value) >= EXPOSURE_MAGNITUDE_EDGES[1] and rng.random() < 0.7
-        fields["ev"] = f"by {_stop_phrase(move.value, rng)}" if spoken else fields["m"]
+        fields["ev"] = f"by {stop_phrase(move.value, rng)}" if spoken else fields["m"]
         quantity = re.sub(r"\s+of$", "", rng.choice(QUANTITIES[level]))
-        fields["evq"] = _stop_phrase(move.value, rng) if spoken else quantity
+        fields["evq"] = stop_phrase(move.value, rng) if spoken else quantity
     if move.attribute in _CURVE_ZONES:
         fields["zone"] = rng.choice(_CURVE_ZONES[move.attribute])
     if move.band is not None:
@@ -210,7 +212,7 @@ def _fill(template: str, move: _Move, rng: random.Random, form: int, pronoun: bo
     return re.sub(r"\s+", " ", clause).strip()
 
 
-def _action_clause(move: _Move, rng: random.Random, form: int, pronoun: bool = False, note: float = 0.25) -> str:
+def action_clause(move: Move, rng: random.Random, form: int, pronoun: bool = False, note: float = 0.25) -> str:
     if move.band is not None:
         key = (move.attribute, "any" if move.attribute == "hue" else move.direction)
         templates = _BAND_TEMPLATES[key]
@@ -252,7 +254,7 @@ def _and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _capitalise(sentence: str) -> str:
+def capitalise(sentence: str) -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
@@ -267,7 +269,7 @@ def _sentences(groups: list[list[Callable[[int], str]]], rng: random.Random) -> 
             clause_form = form if index == 0 else 0
         else:
             opener, clause_form = rng.choice(laters), form
-        sentences.append(_capitalise(opener + _join([clause(clause_form) for clause in group], rng)) + ".")
+        sentences.append(capitalise(opener + _join([clause(clause_form) for clause in group], rng)) + ".")
     return sentences
 
 

@@ -18,7 +18,7 @@ from .facts import (
     neighbour,
     state_supported,
 )
-from .phrasing import BAND_WORDS, _Move, _plural
+from .phrasing import BAND_WORDS, Move, _plural
 
 
 def _degree(level: int, rng: random.Random) -> str:
@@ -145,7 +145,7 @@ def _state_sentence(attribute: str, state: str, m: dict[str, float], level: int,
     return re.sub(r"\s+", " ", sentence)
 
 
-def _lighting_problems(moves: list[_Move], m: dict[str, float], plan: Plan,
+def _lighting_problems(moves: list[Move], m: dict[str, float], plan: Plan,
                        rng: random.Random) -> list[tuple[str, Claim]]:
     values = {move.slider: move.value for move in moves}
     found: list[tuple[str, Claim]] = []
@@ -186,7 +186,7 @@ def _lighting_problems(moves: list[_Move], m: dict[str, float], plan: Plan,
     return found
 
 
-def _global_problems(moves: list[_Move], m: dict[str, float], plan: Plan,
+def _global_problems(moves: list[Move], m: dict[str, float], plan: Plan,
                      rng: random.Random) -> list[tuple[str, Claim]]:
     values = {move.slider: move.value for move in moves}
     found: list[tuple[str, Claim]] = []
@@ -229,7 +229,7 @@ _ABSENCE = (
 )
 
 
-def _specific_problems(moves: list[_Move], m: dict[str, float], rng: random.Random) -> list[tuple[str, Claim | None]]:
+def _specific_problems(moves: list[Move], m: dict[str, float], rng: random.Random) -> list[tuple[str, Claim | None]]:
     found: list[tuple[str, Claim | None]] = []
     bands = list(dict.fromkeys(move.band for move in moves))[:3]
     for band in bands:

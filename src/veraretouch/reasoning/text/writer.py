@@ -34,13 +34,13 @@ from .facts import (
 )
 from .phrasing import (
     BAND_WORDS,
-    _action_clause,
+    Move,
     _and_list,
-    _capitalise,
     _chunks,
-    _Move,
-    _notable_moves,
     _sentences,
+    action_clause,
+    capitalise,
+    notable_moves,
 )
 from .problems import (
     _NEUTRAL_LEADS,
@@ -73,7 +73,7 @@ _SLIDER_NAMES = {
 }
 
 
-def _tweaks_sentence(hidden: list[_Move], rng: random.Random) -> str:
+def _tweaks_sentence(hidden: list[Move], rng: random.Random) -> str:
     """A sentence saying the moves left out are small, naming up to three of them half the time."""
     if rng.random() < 0.5:
         return rng.choice(_SMALLER_TWEAKS) + "."
@@ -85,7 +85,7 @@ def _tweaks_sentence(hidden: list[_Move], rng: random.Random) -> str:
             names.append(f"the {rng.choice(BAND_WORDS[move.band])} {move.attribute}")
     names = list(dict.fromkeys(names))
     listed = _and_list(rng.sample(names, min(3, len(names))))
-    return rng.choice(_NAMED_TWEAKS).format(names=listed, Names=_capitalise(listed)) + "."
+    return rng.choice(_NAMED_TWEAKS).format(names=listed, Names=capitalise(listed)) + "."
 
 
 _NOTHING_PLAN = {
@@ -107,7 +107,7 @@ _OVERALL = {
 }
 
 
-def _plan_span(aspect: str, moves: list[_Move], m: dict[str, float], plan: Plan,
+def _plan_span(aspect: str, moves: list[Move], m: dict[str, float], plan: Plan,
                rng: random.Random) -> tuple[str, list[Claim]]:
     if not moves:
         return rng.choice(_NOTHING_PLAN[aspect]), [Claim(aspect, "plan", "all", "none")]
@@ -123,7 +123,7 @@ def _plan_span(aspect: str, moves: list[_Move], m: dict[str, float], plan: Plan,
             rng.shuffle(band_moves)
             claims.extend(move.claim("plan") for move in band_moves)
             groups.append([
-                (lambda form, move=move, first=i == 0: _action_clause(move, rng, form, pronoun=not first))
+                (lambda form, move=move, first=i == 0: action_clause(move, rng, form, pronoun=not first))
                 for i, move in enumerate(band_moves)
             ])
         hidden = [move for move in moves if move.band not in shown_bands]
@@ -132,7 +132,7 @@ def _plan_span(aspect: str, moves: list[_Move], m: dict[str, float], plan: Plan,
         if rng.random() < 0.5:
             rng.shuffle(shown)
         claims.extend(move.claim("plan") for move in shown)
-        clauses = [(lambda form, move=move: _action_clause(move, rng, form)) for move in shown]
+        clauses = [(lambda form, move=move: action_clause(move, rng, form)) for move in shown]
         groups = _chunks(clauses, rng)
         hidden = moves[len(shown):]
     sentences = _sentences(groups, rng)
@@ -184,7 +184,7 @@ def describe(input_measurements: dict[str, float], plan: Plan, rng: random.Rando
     """Tagged reasoning for fixing an input (its `measure` dict) with ``plan``: per aspect a problem span
     (faults both measured and corrected, else the wanted change without a verdict, else "nothing to
     fix") and a plan span (the notable slider moves), with the claims made. Deterministic per ``rng`` state."""
-    moves = _notable_moves(plan)
+    moves = notable_moves(plan)
     m = input_measurements
     extras = _beyond_sliders(plan, m, rng)
     spans: dict[str, tuple[str, str]] = {}
