@@ -177,3 +177,45 @@ def test_the_checks_see_a_lazy_upward_import_and_a_loop(tmp_path):
     (package / "planner" / "compact.py").write_text("from veraretouch.io import images\n")
     assert upward_imports(package) == {("io", "planner"): ["veraretouch.io.images"]}
     assert cycles(package) == [["io", "planner"]]
+
+
+def private_imports_across_packages(package: Path = PACKAGE) -> list[str]:
+    """``importer: name from module`` for each underscore name imported from another folder's module:
+    a helper two packages share is public (named without the underscore) or lives lower down."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        module = module_name(path, package)
+        folder = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom) or node.module == "__future__":
+                continue
+            private = [alias.name for alias in node.names
+                       if alias.name.startswith("_") and not alias.name.startswith("__")]
+            if not private:
+                continue
+            if node.level:
+                base = folder.split(".")[: len(folder.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            is_package = (package.parent / target.replace(".", "/")).is_dir()
+            if (target if is_package else target.rpartition(".")[0]) != folder:
+                found += [f"{module}: {name} from {target}" for name in private]
+    return found
+
+
+def test_no_private_name_crosses_a_package():
+    assert private_imports_across_packages() == []
+
+
+def test_the_private_check_sees_a_crossing(tmp_path):
+    package = tmp_path / "veraretouch"
+    for folder in ("text", "reasoning"):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "__init__.py").write_text("")
+    (package / "text" / "phrasing.py").write_text("def _capitalise(s):\n    return s\n")
+    (package / "text" / "writer.py").write_text("from .phrasing import _capitalise\n")
+    (package / "reasoning" / "explain.py").write_text("from ..text.phrasing import _capitalise\n")
+    assert private_imports_across_packages(package) == [
+        "veraretouch.reasoning.explain: _capitalise from veraretouch.text.phrasing"]
+
