@@ -2,12 +2,12 @@
 
 The image analyses are the torch module's own functions run on small block-mean images (a few
 hundred thousand pixels), so only the per-pixel combination is written twice: once in torch, once
-here as a compiled kernel that reads each pixel once, upsamples the fields, applies dehaze, the
-luma detail (clarity, texture, sharpening), the vignette and the grain, and writes the result in
-the pixels' own dtype. Sharpening's full-resolution blur is OpenCV's separable filter with the
-torch module's taps and border. The vignette's distance is separable (a row term plus a column
-term) and its falloff is read from a table of the torch falloff. tests/test_finishing.py checks
-both paths agree within 0.5 levels on average and 2 at most.
+as a compiled kernel (`finishing_kernel.finish_rows`) that reads each pixel once, upsamples the
+fields, applies dehaze, the luma detail (clarity, texture, sharpening), the vignette and the grain,
+and writes the result in the pixels' own dtype. Sharpening's full-resolution blur is OpenCV's
+separable filter with the torch module's taps and border. The vignette's distance is separable (a
+row term plus a column term) and its falloff is read from a table of the torch falloff.
+tests/test_finishing.py checks both paths agree within 0.5 levels on average and 2 at most.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from numba import njit, prange
 from ..operators import finishing as ops
 from ..operators.colorspace import LUMINANCE_WEIGHTS
 from ..plan.parameters import control
+from .finishing_kernel import finish_rows
 from .kernel import _TASKS_PER_THREAD, _thread_count
 
 VIGNETTE_TABLE_SIZE = 8192
@@ -86,7 +87,7 @@ def finish_pixels(pixels: np.ndarray, params: torch.Tensor, seed: int = 0, out: 
     strength = value("PostCropVignetteAmount") / 100.0
     factor_table = np.exp2(ops.VIGNETTE_STOPS * strength * table / ops.DISPLAY_GAMMA).astype(np.float32)
     with _dynamic_rows(height):
-        _finish_kernel(
+        finish_rows(
             pixels,
             out,
             settings,
@@ -213,157 +214,3 @@ def _rise_table(size: int = 4096) -> np.ndarray:
 
 
 _RISE = _rise_table()
-
-
-@njit(inline="always")
-def _fill_row(field, axes, y, row):
-    """The field interpolated vertically at output row ``y``: one value per field column."""
-    y0, y1, fy = axes[0][y], axes[1][y], axes[2][y]
-    for j in range(field.shape[1]):
-        row[j] = field[y0, j] + fy * (field[y1, j] - field[y0, j])
-
-
-@njit(inline="always")
-def _at(row, axes, x):
-    """Horizontal interpolation of a `_fill_row` row at output column ``x``."""
-    low = row[axes[3][x]]
-    return low + axes[5][x] * (row[axes[4][x]] - low)
-
-
-@njit(inline="always")
-def _lookup(table, position):
-    """Linear interpolation of ``table`` at ``position`` in [0, 1] (clamped)."""
-    scaled = min(max(position, np.float32(0)), np.float32(1)) * np.float32(table.shape[0] - 1)
-    node = min(int(scaled), table.shape[0] - 2)
-    return table[node] + (scaled - np.float32(node)) * (table[node + 1] - table[node])
-
-
-@njit(inline="always")
-def _interpolate_row(row, axes, values):
-    """``values[x]`` = `_fill_row` ``row`` interpolated horizontally at every output column."""
-    low, high, fraction = axes[3], axes[4], axes[5]
-    for x in range(values.shape[0]):
-        left = row[low[x]]
-        values[x] = left + fraction[x] * (row[high[x]] - left)
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _finish_kernel(pixels, out, settings, dehaze_scale, small_axes, airlight, clarity_blur, texture_band, fine_axes,
-                   blurred, rows, columns, mask_table, factor_table, rise, coarse, coarse_axes, fine, fine_grain_axes):
-    """Row by row, in simple loops over the row that the compiler vectorises (float32 arithmetic);
-    ``settings`` as `finish_pixels` lays them out."""
-    levels = settings[0]
-    clarity, texture, sharpness, detail, masking = settings[3], settings[4], settings[5], settings[6], settings[7]
-    vignette, highlight, colour, paint, highlight_contrast, table_top = (
-        settings[8], settings[9], settings[10], settings[11], settings[12], settings[13])
-    grain, weight_coarse, weight_fine, dehaze = settings[14], settings[15], settings[16], settings[17]
-    halo, edge_gradient, paint_strength = settings[18], settings[19], settings[21]
-    red, green, blue = settings[22], settings[23], settings[24]
-    zero, one, half, four = np.float32(0), np.float32(1), np.float32(0.5), np.float32(4)
-    height, width = pixels.shape[0], pixels.shape[1]
-    inverse_levels = one / levels
-    protection_scale = np.float32(0.3) + np.float32(0.7) * highlight_contrast
-    target = one if vignette > 0 else zero
-    paint_amount = paint * paint_strength * abs(vignette)
-    last = np.float32(mask_table.shape[0] - 1)
-    rise_last = np.float32(rise.shape[0] - 1)
-    for y in prange(height):
-        r = np.empty(width, dtype=np.float32)
-        g = np.empty(width, dtype=np.float32)
-        b = np.empty(width, dtype=np.float32)
-        weight = np.empty(width, dtype=np.float32)
-        delta = np.zeros(width, dtype=np.float32)
-        values = np.empty(width, dtype=np.float32)
-        for x in range(width):
-            r[x] = np.float32(pixels[y, x, 0]) * inverse_levels
-            g[x] = np.float32(pixels[y, x, 1]) * inverse_levels
-            b[x] = np.float32(pixels[y, x, 2]) * inverse_levels
-        for x in range(width):
-            clamped = min(max(red * r[x] + green * g[x] + blue * b[x], zero), one)
-            weight[x] = four * clamped * (one - clamped)
-        if clarity != 0:
-            row = np.empty(clarity_blur.shape[1], dtype=np.float32)
-            _fill_row(clarity_blur, small_axes, y, row)
-            _interpolate_row(row, small_axes, values)
-            for x in range(width):
-                delta[x] += clarity * weight[x] * (red * r[x] + green * g[x] + blue * b[x] - values[x])
-        if texture != 0:
-            row = np.empty(texture_band.shape[1], dtype=np.float32)
-            _fill_row(texture_band, fine_axes, y, row)
-            _interpolate_row(row, fine_axes, values)
-            for x in range(width):
-                delta[x] += texture * weight[x] * values[x]
-        if sharpness != 0:
-            above, below = blurred[max(y - 1, 0)], blurred[min(y + 1, height - 1)]
-            here = blurred[y]
-            for x in range(width):
-                high = red * r[x] + green * g[x] + blue * b[x] - here[x]
-                limited = high / (one + (one - detail) * abs(high) / halo)
-                dx = (here[min(x + 1, width - 1)] - here[max(x - 1, 0)]) * half
-                dy = (below[x] - above[x]) * half
-                scaled = min(np.sqrt(dx * dx + dy * dy + np.float32(1e-12)) / edge_gradient, one) * rise_last
-                node = min(int(scaled), rise.shape[0] - 2)
-                edge = rise[node] + (scaled - np.float32(node)) * (rise[node + 1] - rise[node])
-                delta[x] += sharpness * limited * (one - masking * (one - edge))
-        if dehaze > 0:
-            row = np.empty(dehaze_scale.shape[1], dtype=np.float32)
-            _fill_row(dehaze_scale, small_axes, y, row)
-            _interpolate_row(row, small_axes, values)
-            for x in range(width):
-                r[x] = airlight[0] + (r[x] - airlight[0]) * values[x]
-                g[x] = airlight[1] + (g[x] - airlight[1]) * values[x]
-                b[x] = airlight[2] + (b[x] - airlight[2]) * values[x]
-        for x in range(width):
-            r[x] += delta[x]
-            g[x] += delta[x]
-            b[x] += delta[x]
-        if vignette != 0:
-            row_term = rows[y]
-            for x in range(width):
-                scaled = min((row_term + columns[x]) / table_top, one) * last
-                node = min(int(scaled), mask_table.shape[0] - 2)
-                fraction = scaled - np.float32(node)
-                mask = mask_table[node] + fraction * (mask_table[node + 1] - mask_table[node])
-                if mask > 0:
-                    factor_v = factor_table[node] + fraction * (factor_table[node + 1] - factor_table[node])
-                    protected = factor_v
-                    if vignette < 0:
-                        shaded = red * r[x] + green * g[x] + blue * b[x]
-                        position = min(max((shaded - half) * np.float32(2), zero), one) * rise_last
-                        at = min(int(position), rise.shape[0] - 2)
-                        protection = (
-                            rise[at] + (position - np.float32(at)) * (rise[at + 1] - rise[at])
-                        ) * protection_scale
-                        protected = factor_v + (one - factor_v) * protection
-                    gain = highlight * protected + colour * factor_v + paint
-                    blend = paint_amount * mask
-                    r[x] = r[x] * gain + (target - r[x]) * blend
-                    g[x] = g[x] * gain + (target - g[x]) * blend
-                    b[x] = b[x] * gain + (target - b[x]) * blend
-        if grain != 0:
-            row = np.empty(coarse.shape[1], dtype=np.float32)
-            _fill_row(coarse, coarse_axes, y, row)
-            _interpolate_row(row, coarse_axes, values)
-            for x in range(width):
-                delta[x] = weight_coarse * values[x]
-            if weight_fine != 0:
-                row = np.empty(fine.shape[1], dtype=np.float32)
-                _fill_row(fine, fine_grain_axes, y, row)
-                _interpolate_row(row, fine_grain_axes, values)
-                for x in range(width):
-                    delta[x] += weight_fine * values[x]
-            for x in range(width):
-                added = grain * weight[x] * delta[x]
-                r[x] += added
-                g[x] += added
-                b[x] += added
-        if levels == 1:
-            for x in range(width):
-                out[y, x, 0] = min(max(r[x], zero), one)
-                out[y, x, 1] = min(max(g[x], zero), one)
-                out[y, x, 2] = min(max(b[x], zero), one)
-        else:
-            for x in range(width):
-                out[y, x, 0] = int(min(max(r[x], zero), one) * levels + half)
-                out[y, x, 1] = int(min(max(g[x], zero), one) * levels + half)
-                out[y, x, 2] = int(min(max(b[x], zero), one) * levels + half)
