@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/cli_outputs.py [--check benchmarks/results/cli_outputs.json]``.
 Runs ``python -m veraretouch`` (the tree this file sits in) for `param`, `auto`, `style`,
-`reference` and `fit` on scikit-image's coffee photo, a small synthetic PNG made here and two
+`reference` and `fit` (and `param` again with `FINISHING_PLAN`, the finishing kernel's every
+effect) on scikit-image's coffee photo, a small synthetic PNG made here and two
 photos from /work/shared/photos-more (skipped, and said so, when absent), with the bundled
 warm-film plan. Writes a manifest of sha256 digests of every output file and of each command's
 stdout. Three things change from run to run and are blanked before hashing: timings (``timings_s`` in
@@ -30,6 +31,12 @@ SHARED_PHOTOS = ROOT.parent / "shared" / "photos-more"
 SHARED_CHOICES = ("gcompris-erase-alpaca.jpg", "gcompris-erase-heron.jpg")
 PLAN = ROOT / "src" / "veraretouch" / "examples" / "warm-film.json"
 TIMING_KEYS = {"timings_s"}
+FINISHING_PLAN = {"format": "veraretouch.plan", "version": 1, "name": "every finishing effect", "values": {
+    "Exposure2012": 0.2, "Clarity2012": 35, "Texture": -25, "Dehaze": 30, "Sharpness": 60, "SharpenRadius": 1.4,
+    "SharpenDetail": 40, "SharpenEdgeMasking": 30, "PostCropVignetteAmount": -30, "PostCropVignetteMidpoint": 40,
+    "PostCropVignetteStyle": 1, "PostCropVignetteHighlightContrast": 40, "GrainAmount": 30, "GrainSize": 40,
+    "GrainFrequency": 60}}
+"""Every effect of the finishing kernel (`veraretouch.lut.finishing_kernel`) at once: the warm-film plan has none."""
 
 
 def synthetic_photo(path: Path) -> Path:
@@ -94,6 +101,8 @@ def commands(photos: list[Path], work: Path) -> dict[str, list[str]]:
     coffee = str(photos[0])
     plan = work / "inputs" / PLAN.name
     plan.write_bytes(PLAN.read_bytes())
+    finishing = work / "inputs" / "finishing.json"
+    finishing.write_text(json.dumps(FINISHING_PLAN))
     graded = work / "param" / "coffee.jpg"
     return {
         "param": ["param", *paths, "--params", str(plan), "-o", str(work / "param"), "--export", "cube,xmp"],
@@ -104,6 +113,7 @@ def commands(photos: list[Path], work: Path) -> dict[str, list[str]]:
                       "-o", str(work / "reference"), "--export", "cube"],
         "fit": ["fit", "--before", coffee, "--after", str(graded), "-o", str(work / "fit" / "look.xmp"),
                 "--steps", "40"],
+        "finish": ["param", *paths, "--params", str(finishing), "-o", str(work / "finish")],
     }
 
 
