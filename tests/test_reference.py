@@ -88,7 +88,7 @@ def test_latent_edit_renders_photos_through_its_lut_like_the_direct_mlp(sample_r
     assert edit.lut(33) is edit.lut(33) and not edit.lut(33).flags.writeable
 
 
-def test_latent_edit_mask_switches_groups_off_and_is_recorded():
+def test_latent_edit_mask_switches_aspects_off_and_is_recorded():
     edit, only_light = small_edit(), small_edit(mask=[1, 0, 0])
     image = photo_tensor()
     with torch.no_grad():

@@ -84,9 +84,9 @@ def test_auto_explains_and_its_plan_is_what_the_record_holds(retoucher, photo):
 def test_auto_with_one_aspect_plans_only_that_aspect(retoucher, photo):
     from veraretouch.plan.parameters import SCALARS
 
-    groups = {spec.name: spec.aspect for spec in SCALARS}
+    aspect_of_slider = {spec.name: spec.aspect for spec in SCALARS}
     result = retoucher.auto(photo, aspects=["lighting"])
-    assert {groups[name] for name in result.plan.values} <= {"lighting"}
+    assert {aspect_of_slider[name] for name in result.plan.values} <= {"lighting"}
 
 
 def test_style_follows_the_prompt_direction(retoucher, photo):

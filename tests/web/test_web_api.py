@@ -131,7 +131,7 @@ def test_auto_explains_each_aspect_and_shows_its_sliders(client, photo_jpeg):
     auto = client.post(f"/api/sessions/{session}/auto", json={}).json()
     assert (auto["mode"], auto["edited"], auto["adjusted"]) == ("auto", True, False)
     assert set(auto["explanation"]) == set(ASPECTS)
-    assert all(auto["explanation"][group]["problem"] and auto["explanation"][group]["plan"] for group in ASPECTS)
+    assert all(auto["explanation"][aspect]["problem"] and auto["explanation"][aspect]["plan"] for aspect in ASPECTS)
     assert set(auto["values"]) == {spec.name for spec in SCALARS}
     assert auto["values"] != {spec.name: spec.default for spec in SCALARS}
     assert image_of(client.get(auto["preview"])).shape == before.shape
