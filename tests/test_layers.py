@@ -57,20 +57,29 @@ def module_name(path: Path, package: Path = PACKAGE) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def folder_of(path: Path, package: Path = PACKAGE) -> str:
+    """The dotted package a module file sits in (itself, for an ``__init__.py``)."""
+    module = module_name(path, package)
+    return module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+
+def import_target(node: ast.ImportFrom, folder: str) -> str:
+    """The absolute module of ``from ... import``, relative levels resolved against ``folder``."""
+    if not node.level:
+        return node.module or ""
+    base = folder.split(".")[: len(folder.split(".")) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def imported_modules(path: Path, package: Path = PACKAGE) -> set[str]:
     """Absolute names of the veraretouch modules (or names in them) that ``path`` imports."""
-    module = module_name(path, package)
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    folder = folder_of(path, package)
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = import_target(node, folder)
             found.update(f"{target}.{alias.name}" for alias in node.names) if not node.module else found.add(target)
     return {name for name in found if name == "veraretouch" or name.startswith("veraretouch.")}
 
@@ -184,8 +193,7 @@ def private_imports_across_packages(package: Path = PACKAGE) -> list[str]:
     a helper two packages share is public (named without the underscore) or lives lower down."""
     found = []
     for path in sorted(package.rglob("*.py")):
-        module = module_name(path, package)
-        folder = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        module, folder = module_name(path, package), folder_of(path, package)
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not isinstance(node, ast.ImportFrom) or node.module == "__future__":
                 continue
@@ -193,11 +201,7 @@ def private_imports_across_packages(package: Path = PACKAGE) -> list[str]:
                        if alias.name.startswith("_") and not alias.name.startswith("__")]
             if not private:
                 continue
-            if node.level:
-                base = folder.split(".")[: len(folder.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = import_target(node, folder)
             is_package = (package.parent / target.replace(".", "/")).is_dir()
             if (target if is_package else target.rpartition(".")[0]) != folder:
                 found += [f"{module}: {name} from {target}" for name in private]
